@@ -1,0 +1,39 @@
+# Two entry points do all their own set-up: `make run` and `make test`.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+INDEX ?= index
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: install run test test-fast bench eval chromium index clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check -e '.[test]'
+	@touch $(STAMP)
+
+index: install
+	$(PY) -m assistant index seeds --index $(INDEX)
+
+run: install
+	$(PY) app.py
+
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium; }
+
+test: install chromium
+	$(PY) -m pytest -q
+
+test-fast: install
+	$(PY) -m pytest -q -m "not slow and not browser"
+
+bench: install
+	$(PY) benchmarks/bench.py
+
+eval: install
+	$(PY) -m assistant eval seeds/qa.jsonl --index /tmp/news-assistant-seed-eval --out eval-report
+
+clean:
+	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,7 @@
+"""Answers questions about news articles, citing the exact passages each answer rests on."""
+from .assistant import Assistant
+from .errors import AssistantError, IndexLockedError, IndexMismatchError, InputError, ModelMissingError
+from .types import Answer, Article, Chunk, Citation, Passage
+
+__all__ = ["Assistant", "Article", "Chunk", "Passage", "Answer", "Citation", "AssistantError", "InputError",
+           "IndexMismatchError", "IndexLockedError", "ModelMissingError"]

@@ -1,0 +1,68 @@
+"""The facade users import: open an index, add articles, search, ask."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Iterable, Mapping, Sequence
+
+from .chunking import ChunkSettings
+from .corpus import load_paths
+from .errors import InputError
+from .index import AddResult, Index
+from .retrieval import search
+from .types import Answer, Article, Passage
+
+
+class Assistant:
+    """`Assistant.open("index")` then `.add(articles)`, `.search(query)`, `.ask(question, history)`."""
+
+    def __init__(self, index: Index, generator=None):
+        from .answer import ExtractiveGenerator
+
+        self.index = index
+        self.generator = generator or ExtractiveGenerator()
+
+    @classmethod
+    def open(cls, path: str | os.PathLike = "index", encoder: str | None = None,
+             chunking: ChunkSettings | None = None, generator=None) -> "Assistant":
+        """Open the index at `path`, creating an empty one when missing."""
+        return cls(Index(path, encoder=encoder, chunking=chunking), generator)
+
+    @property
+    def path(self) -> Path:
+        return self.index.path
+
+    def add(self, articles: Iterable[Article], progress: bool = False) -> AddResult:
+        return self.index.add(list(articles), progress=progress)
+
+    def add_path(self, *paths: str | os.PathLike, strict: bool = True, progress: bool = False) -> AddResult:
+        """Load files or folders and add their articles; with `strict`, one bad file stops everything."""
+        articles, errors = load_paths(paths)
+        if errors and strict:
+            raise InputError("; ".join(errors))
+        return self.add(articles, progress=progress)
+
+    def remove(self, article_id: str) -> bool:
+        return self.index.remove([article_id]) > 0
+
+    def search(self, query: str, k: int = 5, filters: Mapping[str, object] | None = None,
+               mode: str = "hybrid") -> list[Passage]:
+        return search(self.index, query, k=k, filters=filters, mode=mode)
+
+    def ask(self, question: str, history: Sequence[Mapping[str, str]] | None = None,
+            filters: Mapping[str, object] | None = None) -> Answer:
+        from .answer import answer
+
+        return answer(self, question, history or [], filters=filters)
+
+    def article(self, article_id: str) -> Article | None:
+        return self.index.store.article(article_id)
+
+    def articles(self) -> list[dict]:
+        return self.index.store.list_articles()
+
+    def stats(self) -> dict:
+        return self.index.manifest()
+
+    def close(self) -> None:
+        self.index.close()

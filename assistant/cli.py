@@ -1,0 +1,172 @@
+"""`assistant index|search|ask|chat|remove|stats|check|eval`: the command line over the same API."""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from typing import Sequence
+
+from .errors import AssistantError
+
+
+def _filters(args: argparse.Namespace) -> dict | None:
+    f = {k: getattr(args, k) for k in ("date_from", "date_to", "source") if getattr(args, k, None)}
+    return f or None
+
+
+def _print_answer(ans, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(ans.to_dict(), ensure_ascii=False, indent=2))
+        return
+    print(ans.text)
+    for c in ans.citations:
+        print(f"  [{c.n}] {c.title} ({c.date or 'undated'}) {c.article_id} chars {c.quote_start}-{c.quote_end}")
+        print(f"      “{' '.join(c.quote.split())}”")
+    if ans.refused:
+        for i, p in enumerate(ans.passages[:3], 1):
+            print(f"  closest {i}: {p.title} {p.chunk_id}: {' '.join(p.text.split())[:160]}…")
+
+
+def cmd_index(a, args) -> int:
+    from .corpus import load_paths
+
+    articles, errors = load_paths(args.paths or ["seeds"])
+    for err in errors:
+        print(f"error: {err}", file=sys.stderr)
+    result = a.add(articles, progress=not args.quiet)
+    counts = a.stats()
+    print(f"indexed {result.added} new, {result.updated} changed, {result.unchanged} unchanged articles "
+          f"({result.chunks} chunks); index holds {counts['articles']} articles, {counts['chunks']} chunks")
+    return 1 if errors else 0
+
+
+def cmd_search(a, args) -> int:
+    passages = a.search(args.query, k=args.k, filters=_filters(args), mode=args.mode)
+    if args.json:
+        print(json.dumps([p.to_dict() for p in passages], ensure_ascii=False, indent=2))
+    for i, p in enumerate(passages if not args.json else [], 1):
+        print(f"{i}. [{p.score:.3f}] {p.title} ({p.date or 'undated'}) {p.chunk_id} chars {p.start}-{p.end}")
+        print(f"   {' '.join(p.text.split())[:300]}")
+    return 0
+
+
+def cmd_ask(a, args) -> int:
+    _print_answer(a.ask(args.question, filters=_filters(args)), args.json)
+    return 0
+
+
+def cmd_chat(a, args) -> int:
+    history: list[dict] = []
+    print("Ask about the articles (empty line or Ctrl-D to quit).")
+    while True:
+        try:
+            question = input("> ").strip()
+        except EOFError:
+            break
+        if not question:
+            break
+        try:
+            ans = a.ask(question, history)
+        except AssistantError as exc:
+            print(f"error: {exc}")
+            continue
+        _print_answer(ans, False)
+        history += [{"role": "user", "content": question}, {"role": "assistant", "content": ans.text}]
+    return 0
+
+
+def cmd_remove(a, args) -> int:
+    if not a.remove(args.article_id):
+        print(f"error: no article with id {args.article_id!r}", file=sys.stderr)
+        return 1
+    print(f"removed {args.article_id}")
+    return 0
+
+
+def cmd_stats(a, args) -> int:
+    stats = a.stats()
+    print(json.dumps(stats, indent=2) if args.json else "\n".join(f"{k}: {v}" for k, v in stats.items()))
+    return 0
+
+
+def cmd_check(a, args) -> int:
+    from .check import check
+
+    problems = check(a.index)
+    for p in problems:
+        print(f"problem: {p}", file=sys.stderr)
+    print("index OK" if not problems else f"{len(problems)} problem(s)")
+    return 1 if problems else 0
+
+
+def parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="assistant", description=__doc__)
+    ap.add_argument("-v", "--verbose", action="store_true", help="log progress at INFO level")
+    sub = ap.add_subparsers(dest="command", required=True)
+
+    def add(name: str, func, help: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help)
+        p.add_argument("--index", default="index", help="index folder (default: index/)")
+        p.set_defaults(func=func)
+        return p
+
+    def filters(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--date-from", help="only articles dated on or after (YYYY-MM-DD)")
+        p.add_argument("--date-to", help="only articles dated on or before (YYYY-MM-DD)")
+        p.add_argument("--source", help="only articles from this source")
+
+    p = add("index", cmd_index, "add files or folders of articles (default: seeds/)")
+    p.add_argument("paths", nargs="*")
+    p.add_argument("--encoder", choices=("torch", "onnx", "onnx-int8"), help="encoder for a new index")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--rebuild", action="store_true", help="discard the existing index and build it anew")
+    p = add("search", cmd_search, "show the passages that best match a query")
+    p.add_argument("query")
+    p.add_argument("-k", type=int, default=5)
+    p.add_argument("--mode", choices=("hybrid", "dense", "bm25"), default="hybrid")
+    p.add_argument("--json", action="store_true")
+    filters(p)
+    p = add("ask", cmd_ask, "answer a question with cited passages")
+    p.add_argument("question")
+    p.add_argument("--json", action="store_true")
+    filters(p)
+    add("chat", cmd_chat, "an interactive conversation with follow-up questions")
+    p = add("remove", cmd_remove, "remove an article and its passages")
+    p.add_argument("article_id")
+    p = add("stats", cmd_stats, "article and chunk counts and build settings")
+    p.add_argument("--json", action="store_true")
+    add("check", cmd_check, "verify the index's integrity")
+    try:
+        from .eval.runner import add_arguments
+    except ImportError:
+        pass
+    else:
+        add_arguments(sub)
+    return ap
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        if getattr(args, "opens_index", True):
+            from .assistant import Assistant
+
+            if getattr(args, "rebuild", False):
+                from .index import discard
+
+                discard(args.index)
+            assistant = Assistant.open(args.index, encoder=getattr(args, "encoder", None))
+            return args.func(assistant, args)
+        return args.func(args)
+    except AssistantError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

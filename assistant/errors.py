@@ -1,0 +1,21 @@
+"""Errors a user can act on; the CLI and UI show their message, never a traceback."""
+
+
+class AssistantError(Exception):
+    """Base class: the message says what went wrong and how to fix it."""
+
+
+class InputError(AssistantError):
+    """A file, article or question that cannot be used as given."""
+
+
+class IndexMismatchError(AssistantError):
+    """The index on disk was built with another model, encoder or chunking settings."""
+
+
+class IndexLockedError(AssistantError):
+    """Another process is writing this index."""
+
+
+class ModelMissingError(AssistantError):
+    """The packaged embedding model is not installed."""

@@ -1,0 +1,149 @@
+"""all-MiniLM-L6-v2 on onnxruntime: the same vectors as the torch encoder, faster and without torch at run time.
+
+The ONNX file is exported from the packaged weights on first use and cached, so nothing is ever
+fetched from a model hub; torch and transformers are only imported when that export has to happen.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+import warnings
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+
+from .embeddings import MAX_TOKENS, MODEL_NAME, model_path, sort_by_length
+
+OPSET = 17
+DIM = 384
+DEFAULT_CACHE_DIR = Path("~/.cache/news-assistant/onnx")
+
+
+def _fingerprint(model_dir: Path) -> str:
+    """Short tag of the installed weights, so a reinstalled or updated model never reuses a stale export."""
+    st = (model_dir / "model.safetensors").stat()
+    return hashlib.sha1(f"{st.st_size}:{st.st_mtime_ns}".encode()).hexdigest()[:8]
+
+
+def _write_atomically(target: Path, write: Callable[[str], None]) -> None:
+    """Let `write` fill a temp file beside `target`, then rename it in: a crash never leaves half a model."""
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=target.name + ".", suffix=".tmp")
+    os.close(fd)
+    try:
+        write(tmp)
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600; a shared cache must stay readable
+        os.replace(tmp, target)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def _export(model_dir: Path, out: str) -> None:
+    """Export the transformer (token embeddings only; pooling stays in numpy) with dynamic batch and length."""
+    import torch
+    from transformers import AutoModel
+
+    class TokenEmbeddings(torch.nn.Module):
+        # Keyword call: BertModel.forward's positional order is not stable across transformers versions.
+        def __init__(self, model: torch.nn.Module) -> None:
+            super().__init__()
+            self.model = model
+
+        def forward(self, input_ids, attention_mask, token_type_ids):  # noqa: ANN001
+            return self.model(input_ids=input_ids, attention_mask=attention_mask,
+                              token_type_ids=token_type_ids, return_dict=True).last_hidden_state
+
+    wrapper = TokenEmbeddings(AutoModel.from_pretrained(str(model_dir), local_files_only=True)).eval()
+    # A padded dummy batch, so the attention-mask path is the one traced.
+    ids = torch.full((2, 16), 1000, dtype=torch.long)
+    mask = torch.ones_like(ids)
+    mask[1, 8:] = 0
+    names = ["input_ids", "attention_mask", "token_type_ids"]
+    axes = {n: {0: "batch", 1: "sequence"} for n in [*names, "last_hidden_state"]}
+    kwargs = dict(input_names=names, output_names=["last_hidden_state"], dynamic_axes=axes, opset_version=OPSET)
+    with warnings.catch_warnings(), torch.no_grad():
+        warnings.simplefilter("ignore")  # tracer chatter about shape checks that are constant for BERT
+        try:
+            # The TorchScript exporter needs nothing beyond torch; the dynamo one needs onnxscript.
+            torch.onnx.export(wrapper, (ids, mask, torch.zeros_like(ids)), out, dynamo=False, **kwargs)
+        except Exception:  # legacy exporter removed or broken in this torch: try the new one
+            torch.onnx.export(wrapper, (ids, mask, torch.zeros_like(ids)), out, dynamo=True,
+                              external_data=False, **kwargs)
+
+
+def ensure_onnx(cache_dir: str | os.PathLike | None = None, quantized: bool = False) -> Path:
+    """Path of the cached ONNX model, exporting (and quantising) it once; safe across processes."""
+    from filelock import FileLock
+
+    model_dir = model_path()
+    cache = Path(cache_dir or DEFAULT_CACHE_DIR).expanduser()
+    cache.mkdir(parents=True, exist_ok=True)
+    stem = f"{MODEL_NAME}-{_fingerprint(model_dir)}-opset{OPSET}"
+    fp32, int8 = cache / f"{stem}.onnx", cache / f"{stem}-int8.onnx"
+    target = int8 if quantized else fp32
+    if target.exists():
+        return target
+    with FileLock(str(cache / f"{stem}.lock")):
+        if not fp32.exists():  # another process may have finished while we waited for the lock
+            _write_atomically(fp32, lambda tmp: _export(model_dir, tmp))
+        if quantized and not int8.exists():
+            from onnxruntime.quantization import QuantType, quantize_dynamic
+
+            _write_atomically(int8, lambda tmp: quantize_dynamic(
+                str(fp32), tmp, per_channel=True, weight_type=QuantType.QInt8))
+    return target
+
+
+class OnnxEncoder:
+    """Encoder protocol on onnxruntime; `quantized=True` trades a little accuracy for int8 speed."""
+
+    def __init__(self, quantized: bool = False, cache_dir: str | os.PathLike | None = None) -> None:
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        self.name = MODEL_NAME
+        self.backend = "onnx-int8" if quantized else "onnx"
+        self.dim = DIM
+        self.path = ensure_onnx(cache_dir, quantized)
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = os.cpu_count() or 1
+        self.session = ort.InferenceSession(str(self.path), opts, providers=["CPUExecutionProvider"])
+        self.tokenizer = Tokenizer.from_file(str(model_path() / "tokenizer.json"))
+        # tokenizer.json ships with 128-token truncation and fixed 128 padding; match sentence-transformers
+        # instead: truncate at MAX_TOKENS and pad each batch only to its longest text.
+        self.tokenizer.enable_truncation(MAX_TOKENS)
+        pad = self.tokenizer.padding or {}
+        self.tokenizer.enable_padding(pad_id=pad.get("pad_id", 0), pad_token=pad.get("pad_token", "[PAD]"))
+
+    def _encode_batch(self, texts: list[str]) -> np.ndarray:
+        """Token embeddings from the session, mean-pooled over real tokens, then L2-normalised."""
+        enc = self.tokenizer.encode_batch(texts)
+        ids = np.array([e.ids for e in enc], dtype=np.int64)
+        mask = np.array([e.attention_mask for e in enc], dtype=np.int64)
+        types = np.array([e.type_ids for e in enc], dtype=np.int64)
+        (tokens,) = self.session.run(["last_hidden_state"],
+                                     {"input_ids": ids, "attention_mask": mask, "token_type_ids": types})
+        m = mask[..., None].astype(np.float32)
+        pooled = (tokens * m).sum(axis=1) / np.clip(m.sum(axis=1), 1e-9, None)
+        return pooled / np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None)
+
+    def encode(self, texts: Sequence[str], batch_size: int = 64, progress: bool = False) -> np.ndarray:
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        if not len(texts):
+            return out
+        order = sort_by_length(texts)  # similar lengths per batch: less padding, less wasted compute
+        bar = None
+        if progress:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=len(texts), unit="text", desc=f"encode ({self.backend})")
+        for start in range(0, len(order), batch_size):
+            idx = order[start:start + batch_size]
+            out[idx] = self._encode_batch([texts[i] for i in idx])
+            if bar is not None:
+                bar.update(len(idx))
+        if bar is not None:
+            bar.close()
+        return out

@@ -1,0 +1,54 @@
+"""The stateless ingestion stages over a batch of articles: chunk, embed. Only the index writes.
+
+Each function takes and returns plain data, so a distributed engine (e.g. Ray `map_batches`) can run
+them on many workers and feed the results to the single `Index.write` call.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import numpy as np
+
+from .chunking import ChunkSettings, chunk_article, embedding_text
+from .embeddings import Encoder
+from .errors import InputError
+from .types import Article, Chunk
+
+
+def content_hash(article: Article) -> str:
+    """Identity of an article's content: re-adding the same content is a no-op."""
+    payload = json.dumps([article.title, article.text, article.date, article.source, article.url])
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def check_unique(articles: Sequence[Article]) -> None:
+    seen: set[str] = set()
+    dupes = {a.id for a in articles if a.id in seen or seen.add(a.id)}
+    if dupes:
+        raise InputError(f"duplicate article ids in one batch: {', '.join(sorted(dupes)[:5])}")
+
+
+@dataclass
+class Prepared:
+    """Articles ready to write: their hashes, chunks and one vector per chunk."""
+
+    articles: list[Article]
+    hashes: list[str]
+    chunks: list[Chunk] = field(default_factory=list)
+    vectors: np.ndarray | None = None
+
+
+def prepare(articles: Sequence[Article], settings: ChunkSettings, encoder: Encoder,
+            batch_size: int = 64, progress: bool = False) -> Prepared:
+    """Chunk and embed a batch (the expensive, parallelisable part of indexing)."""
+    chunks: list[Chunk] = []
+    texts: list[str] = []
+    for article in articles:
+        for chunk in chunk_article(article, settings):
+            chunks.append(chunk)
+            texts.append(embedding_text(chunk, article.title, settings))
+    vectors = encoder.encode(texts, batch_size=batch_size, progress=progress and len(texts) > 256)
+    return Prepared(list(articles), [content_hash(a) for a in articles], chunks, vectors)

@@ -1,0 +1,178 @@
+"""Hybrid retrieval: dense (FAISS) and BM25 candidates, fused, rescored by their best sentences, diversified."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping
+
+import numpy as np
+
+from .errors import InputError
+from .index import Index, Snapshot
+from .lexical import tokenize
+from .sentences import sentence_spans
+from .types import Passage
+
+MODES = ("hybrid", "dense", "bm25")
+FILTER_KEYS = {"date_from", "date_to", "source", "article_id"}
+MAX_QUERY_CHARS = 2000
+
+
+@dataclass(frozen=True)
+class Weights:
+    """Rescoring weights, chosen with `assistant eval --compare` on SQuAD dev (see README)."""
+
+    dense: float = 1.0
+    bm25: float = 0.3
+    sentence: float = 0.5
+    candidates: int = 50
+    rescore: int = 30
+    mmr: float = 0.9
+
+
+def check_query(query: str) -> str:
+    if not isinstance(query, str) or not query.strip():
+        raise InputError("The question is empty; type a question about the articles.")
+    if len(query) > MAX_QUERY_CHARS:
+        raise InputError(f"The question is {len(query):,} characters long; keep it under {MAX_QUERY_CHARS:,}.")
+    return " ".join(query.split())
+
+
+def allowed_ids(index: Index, filters: Mapping[str, object] | None) -> set[int] | None:
+    """Chunk ids that pass the filters, or None for no filtering."""
+    if not filters:
+        return None
+    unknown = set(filters) - FILTER_KEYS
+    if unknown:
+        raise InputError(f"Unknown filter {', '.join(sorted(unknown))}; use {', '.join(sorted(FILTER_KEYS))}")
+    from .corpus import normalize_date
+
+    clauses, params = [], []
+    for key, op in (("date_from", ">="), ("date_to", "<=")):
+        if filters.get(key):
+            clauses.append(f"a.date IS NOT NULL AND a.date {op} ?")
+            params.append(normalize_date(filters[key], f"filter {key}"))
+    if filters.get("source"):
+        clauses.append("LOWER(a.source) = LOWER(?)")
+        params.append(str(filters["source"]))
+    if filters.get("article_id"):
+        ids = filters["article_id"]
+        ids = [ids] if isinstance(ids, str) else list(ids)
+        clauses.append(f"a.id IN ({','.join('?' * len(ids))})")
+        params += ids
+    if not clauses:
+        return None
+    return index.store.filtered_ids(" AND ".join(clauses), params)
+
+
+def _top(scores: np.ndarray, k: int) -> np.ndarray:
+    k = min(k, len(scores))
+    if k <= 0:
+        return np.zeros(0, dtype="int64")
+    top = np.argpartition(-scores, k - 1)[:k]
+    return top[np.argsort(-scores[top], kind="stable")]
+
+
+def sentence_coverage(text: str, weights: dict[str, float]) -> float:
+    """Share of the query's idf mass found in the passage's best sentence."""
+    total = sum(weights.values())
+    if total <= 0:
+        return 0.0
+    best = 0.0
+    for s, e in sentence_spans(text):
+        terms = set(tokenize([text[s:e]])[0])
+        best = max(best, sum(w for t, w in weights.items() if t in terms) / total)
+    return best
+
+
+def search(index: Index, query: str, k: int = 5, filters: Mapping[str, object] | None = None,
+           mode: str = "hybrid", weights: Weights = Weights()) -> list[Passage]:
+    query = check_query(query)
+    if mode not in MODES:
+        raise InputError(f"Unknown search mode {mode!r}; use one of {', '.join(MODES)}")
+    if k <= 0:
+        return []
+    snap: Snapshot = index.refresh()
+    ids = snap.vectors.ids
+    if not len(ids):
+        return []
+    allowed = allowed_ids(index, filters)
+    mask = np.isin(ids, np.fromiter(allowed, dtype="int64")) if allowed is not None else None
+    if mask is not None and not mask.any():
+        return []
+    qvec = index.encoder.encode([query])[0] if mode != "bm25" else None
+    bm25 = snap.lexical.scores(query) if mode != "dense" else None
+    rows = _candidates(snap, qvec, bm25, mask, weights.candidates if mode == "hybrid" else k)
+    if mode == "dense":
+        scored = sorted(((int(r), float(snap.vectors.vecs[r] @ qvec)) for r in rows), key=lambda x: -x[1])
+    elif mode == "bm25":
+        scored = sorted(((int(r), float(bm25[r])) for r in rows if bm25[r] > 0), key=lambda x: -x[1])
+    else:
+        scored = _rescore(index, snap, query, qvec, bm25, rows, weights)
+    return _passages(index, snap, scored, k, weights, diversify=mode == "hybrid")
+
+
+def _candidates(snap: Snapshot, qvec, bm25, mask, n: int) -> np.ndarray:
+    """Union of the dense and BM25 top-n rows (restricted to the filter mask)."""
+    pools = []
+    if qvec is not None:
+        if mask is None:
+            pools.append(_dense_rows(snap, qvec, n))
+        else:
+            rows = np.flatnonzero(mask)
+            pools.append(rows[_top(snap.vectors.vecs[rows] @ qvec, n)])
+    if bm25 is not None:
+        scores = bm25 if mask is None else np.where(mask, bm25, -1.0)
+        top = _top(scores, n)
+        pools.append(top[scores[top] > 0])
+    return np.unique(np.concatenate(pools)) if pools else np.zeros(0, dtype="int64")
+
+
+def _dense_rows(snap: Snapshot, qvec: np.ndarray, n: int) -> np.ndarray:
+    id_to_row = {int(i): r for r, i in enumerate(snap.vectors.ids)} if snap.vectors.kind != "flat" else None
+    hits = snap.vectors.index.search(qvec.reshape(1, -1), min(n, len(snap.vectors)))[1][0]
+    hits = hits[hits >= 0]
+    return hits if id_to_row is None else np.array([id_to_row[int(snap.vectors.ids[h])] for h in hits])
+
+
+def _rescore(index: Index, snap: Snapshot, query: str, qvec, bm25, rows, weights: Weights) -> list[tuple[int, float]]:
+    if not len(rows):
+        return []
+    dense = snap.vectors.vecs[rows] @ qvec
+    lex = bm25[rows] / max(float(bm25[rows].max()), 1e-9)
+    first = dense * weights.dense + lex * weights.bm25
+    order = np.argsort(-first, kind="stable")
+    rows, first = rows[order], first[order]
+    texts = index.store.rows(snap.vectors.ids[rows[:weights.rescore]].tolist())
+    term_w = {t: snap.lexical.idf(t) * w for t, w in snap.lexical.query_terms(query).items()}
+    out = []
+    for i, (r, base) in enumerate(zip(rows, first)):
+        cov = 0.0
+        if i < weights.rescore:
+            cov = sentence_coverage(texts[int(snap.vectors.ids[r])][5], term_w)
+        out.append((int(r), float(base + weights.sentence * cov)))
+    return sorted(out, key=lambda x: -x[1])
+
+
+def _passages(index: Index, snap: Snapshot, scored, k: int, weights: Weights, diversify: bool) -> list[Passage]:
+    picked = _mmr(snap, scored, k, weights.mmr) if diversify else scored[:k]
+    rows = index.store.rows([int(snap.vectors.ids[r]) for r, _ in picked])
+    out = []
+    for r, score in picked:
+        cid, art, idx, start, end, text, title, date, source, url = rows[int(snap.vectors.ids[r])]
+        out.append(Passage(art, title, f"{art}#{idx}", start, end, text, round(score, 4), date, source, url))
+    return out
+
+
+def _mmr(snap: Snapshot, scored, k: int, lam: float) -> list[tuple[int, float]]:
+    """Maximal marginal relevance: skip near-duplicates of passages already chosen."""
+    pool = scored[: max(k * 4, 20)]
+    chosen: list[tuple[int, float]] = []
+    vecs = snap.vectors.vecs
+    while pool and len(chosen) < k:
+        if not chosen:
+            chosen.append(pool.pop(0))
+            continue
+        sel = vecs[[r for r, _ in chosen]]
+        best = max(range(len(pool)), key=lambda j: lam * pool[j][1] - (1 - lam) * float((sel @ vecs[pool[j][0]]).max()))
+        chosen.append(pool.pop(best))
+    return chosen

@@ -1,0 +1,112 @@
+"""SQLite rows for articles and chunks; one transaction per published index generation."""
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from pathlib import Path
+from typing import Iterable, Sequence
+
+from .types import Article, Chunk
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS articles (
+    id TEXT PRIMARY KEY, title TEXT NOT NULL, text TEXT NOT NULL, date TEXT, source TEXT, url TEXT,
+    hash TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS chunks (
+    id INTEGER PRIMARY KEY, article_id TEXT NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+    idx INTEGER NOT NULL, start INTEGER NOT NULL, end INTEGER NOT NULL, text TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS chunks_article ON chunks(article_id);
+CREATE INDEX IF NOT EXISTS articles_date ON articles(date);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+ROW = "c.id, c.article_id, c.idx, c.start, c.end, c.text, a.title, a.date, a.source, a.url"
+
+
+class Store:
+    def __init__(self, path: Path):
+        self.conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None, timeout=30)
+        self.conn.execute("PRAGMA journal_mode=WAL")
+        self.conn.execute("PRAGMA synchronous=FULL")
+        self.conn.execute("PRAGMA foreign_keys=ON")
+        self.conn.executescript(SCHEMA)
+        self.lock = threading.Lock()
+
+    def query(self, sql: str, params: Sequence = ()) -> list[tuple]:
+        with self.lock:
+            return self.conn.execute(sql, params).fetchall()
+
+    def meta(self, key: str, default: str | None = None) -> str | None:
+        rows = self.query("SELECT value FROM meta WHERE key = ?", (key,))
+        return rows[0][0] if rows else default
+
+    def hashes(self, ids: Iterable[str]) -> dict[str, str]:
+        ids = list(ids)
+        out: dict[str, str] = {}
+        for i in range(0, len(ids), 500):
+            part = ids[i:i + 500]
+            out.update(self.query(f"SELECT id, hash FROM articles WHERE id IN ({','.join('?' * len(part))})", part))
+        return out
+
+    def chunk_ids(self, article_ids: Iterable[str]) -> list[int]:
+        ids = list(article_ids)
+        out: list[int] = []
+        for i in range(0, len(ids), 500):
+            part = ids[i:i + 500]
+            out += [r[0] for r in self.query(f"SELECT id FROM chunks WHERE article_id IN ({','.join('?' * len(part))})", part)]
+        return out
+
+    def max_chunk_id(self) -> int:
+        return self.query("SELECT COALESCE(MAX(id), -1) FROM chunks")[0][0]
+
+    def commit(self, remove: Sequence[str], articles: Sequence[tuple[Article, str]],
+               chunks: Sequence[tuple[int, Chunk]], meta: dict[str, object]) -> None:
+        """Replace articles and their chunks and record the new generation, all or nothing."""
+        with self.lock:
+            cur = self.conn.cursor()
+            cur.execute("BEGIN IMMEDIATE")
+            try:
+                cur.executemany("DELETE FROM articles WHERE id = ?", [(i,) for i in remove])
+                cur.executemany(
+                    "INSERT INTO articles (id, title, text, date, source, url, hash) VALUES (?,?,?,?,?,?,?)",
+                    [(a.id, a.title, a.text, a.date, a.source, a.url, h) for a, h in articles])
+                cur.executemany("INSERT INTO chunks (id, article_id, idx, start, end, text) VALUES (?,?,?,?,?,?)",
+                                [(cid, c.article_id, c.index, c.start, c.end, c.text) for cid, c in chunks])
+                cur.executemany("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+                                [(k, v if isinstance(v, str) else json.dumps(v)) for k, v in meta.items()])
+                cur.execute("COMMIT")
+            except BaseException:
+                cur.execute("ROLLBACK")
+                raise
+
+    def rows(self, chunk_ids: Sequence[int]) -> dict[int, tuple]:
+        """Chunk rows joined with their article's metadata, keyed by chunk id."""
+        if not chunk_ids:
+            return {}
+        marks = ",".join("?" * len(chunk_ids))
+        rows = self.query(f"SELECT {ROW} FROM chunks c JOIN articles a ON a.id = c.article_id WHERE c.id IN ({marks})",
+                          list(chunk_ids))
+        return {r[0]: r for r in rows}
+
+    def all_chunk_texts(self) -> tuple[list[int], list[str]]:
+        rows = self.query("SELECT c.id, a.title || '\n' || c.text FROM chunks c JOIN articles a ON a.id = c.article_id ORDER BY c.id")
+        return [r[0] for r in rows], [r[1] for r in rows]
+
+    def article(self, article_id: str) -> Article | None:
+        rows = self.query("SELECT id, title, text, date, source, url FROM articles WHERE id = ?", (article_id,))
+        return Article(*rows[0]) if rows else None
+
+    def list_articles(self) -> list[dict]:
+        rows = self.query("SELECT a.id, a.title, a.date, a.source, COUNT(c.id) FROM articles a "
+                          "LEFT JOIN chunks c ON c.article_id = a.id GROUP BY a.id ORDER BY a.date DESC, a.title")
+        return [dict(zip(("id", "title", "date", "source", "chunks"), r)) for r in rows]
+
+    def counts(self) -> dict[str, int]:
+        return {"articles": self.query("SELECT COUNT(*) FROM articles")[0][0],
+                "chunks": self.query("SELECT COUNT(*) FROM chunks")[0][0]}
+
+    def filtered_ids(self, where: str, params: Sequence) -> set[int]:
+        return {r[0] for r in self.query(f"SELECT c.id FROM chunks c JOIN articles a ON a.id = c.article_id WHERE {where}", params)}
+
+    def close(self) -> None:
+        self.conn.close()
