@@ -9,7 +9,7 @@ import numpy as np
 
 from .conversation import condense
 from .lexical import tokenize
-from .retrieval import check_query
+from .retrieval import MAX_QUERY_CHARS, check_query
 from .sentences import sentence_spans
 from .types import Answer, Citation, Passage
 
@@ -36,7 +36,7 @@ class Tuning:
     lexical: float = 0.45
     prior: float = 0.05
     carry: float = 0.9
-    refuse_below: float = 0.42
+    refuse_below: float = 0.475
     keep_ratio: float = 0.85
     redundant: float = 0.8
     max_sentences: int = 3
@@ -101,7 +101,7 @@ class ExtractiveGenerator:
             self.score(question, cands, assistant)
         cands = sorted((c for c in cands if not c.text.rstrip().endswith("?")), key=lambda c: (-c.score, c.rank, c.start))
         if not cands or cands[0].score < self.tuning.refuse_below:
-            return refusal(question, passages)
+            return refusal(question, passages, cands[0].score if cands else 0.0)
         best, picked = cands[0], [cands[0]]
         for c in cands[1:]:
             if len(picked) >= self.tuning.max_sentences or c.score < self.tuning.keep_ratio * best.score:
@@ -145,11 +145,11 @@ def compose(question: str, picked: Sequence[Candidate], passages: Sequence[Passa
                                   p.start + start, p.start + end,
                                   round(c.score, 4), p.date, p.source))
         parts.append(f"{' '.join(quote.split())} [{n}]")
-    return Answer(" ".join(parts), citations, False, list(passages), question)
+    return Answer(" ".join(parts), citations, False, list(passages), question, confidence=round(picked[0].score, 4))
 
 
-def refusal(question: str, passages: Sequence[Passage]) -> Answer:
-    return Answer(REFUSAL, [], True, list(passages), question)
+def refusal(question: str, passages: Sequence[Passage], confidence: float = 0.0) -> Answer:
+    return Answer(REFUSAL, [], True, list(passages), question, confidence=round(confidence, 4))
 
 
 def answer(assistant: "Assistant", question: str, history: Sequence[Mapping[str, str]],
@@ -157,6 +157,8 @@ def answer(assistant: "Assistant", question: str, history: Sequence[Mapping[str,
     """Condense the follow-up, retrieve, then let the generator answer from the passages."""
     question = check_query(question)
     standalone = condense(question, history)
+    if len(standalone) > MAX_QUERY_CHARS:  # the context words would push a valid question over the limit
+        standalone = question
     passages = assistant.search(standalone, k=ExtractiveGenerator().tuning.passages, filters=filters)
     if not passages:
         result = refusal(question, passages)

@@ -24,9 +24,13 @@ class Assistant:
 
     @classmethod
     def open(cls, path: str | os.PathLike = "index", encoder: str | None = None,
-             chunking: ChunkSettings | None = None, generator=None) -> "Assistant":
-        """Open the index at `path`, creating an empty one when missing."""
-        return cls(Index(path, encoder=encoder, chunking=chunking), generator)
+             chunking: ChunkSettings | None = None, generator=None, create: bool = True,
+             lock_timeout: float | None = None) -> "Assistant":
+        """Open the index at `path`, creating an empty one when missing (with `create=False`, an `IndexMissingError`).
+
+        Writers wait up to `lock_timeout` seconds (default `ASSISTANT_LOCK_TIMEOUT` or 600) for another writer.
+        """
+        return cls(Index(path, encoder=encoder, chunking=chunking, lock_timeout=lock_timeout, create=create), generator)
 
     @property
     def path(self) -> Path:

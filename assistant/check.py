@@ -1,13 +1,25 @@
 """Integrity check of an index: vectors, rows, manifest and offsets agree."""
 from __future__ import annotations
 
+import logging
+import os
+
 from . import manifest as mf
+from .errors import AssistantError
 from .index import Index
+
+log = logging.getLogger(__name__)
 
 
 def check(index: Index) -> list[str]:
     problems: list[str] = []
-    snap = index.refresh()
+    try:
+        snap = index.refresh()
+    except AssistantError as exc:
+        return [str(exc)]
+    integrity = [r[0] for r in index.store.query("PRAGMA quick_check")]
+    if integrity != ["ok"]:
+        problems.append(f"SQLite integrity check failed: {'; '.join(map(str, integrity[:5]))}")
     counts = index.store.counts()
     if len(snap.vectors) != counts["chunks"]:
         problems.append(f"FAISS holds {len(snap.vectors)} vectors but SQLite {counts['chunks']} chunks")
@@ -31,4 +43,27 @@ def check(index: Index) -> list[str]:
                             "WHERE substr(a.text, c.start + 1, c.end - c.start) != c.text")
     if bad:
         problems.append(f"{len(bad)} chunk(s) whose offsets do not match their article text")
+    log.info("checked %s: %d problem(s)", index.path, len(problems),
+             extra={"event": "check", "index": str(index.path), "problems": len(problems),
+                    "generation": snap.generation, **counts})
     return problems
+
+
+def leftovers(index: Index) -> list[str]:
+    """Files a crashed or interrupted writer left behind: harmless (readers ignore them), removed by the next write."""
+    keep = {p.name for p in index._files(index.generation_on_disk())}
+    keep.add(index._files(index.generation_on_disk())[0].with_suffix(".ids.npy").name)
+    return sorted(p.name for p in index.path.iterdir()
+                  if (p.name.startswith(("vectors-", "bm25-")) and p.name not in keep) or p.name == "manifest.json.tmp")
+
+
+def check_path(path: str | os.PathLike, encoder: str | None = None) -> tuple[list[str], list[str]]:
+    """(problems, leftover files) of the index at `path`; an index that cannot be opened is a problem too."""
+    try:
+        index = Index(path, encoder=encoder, create=False)
+    except AssistantError as exc:
+        return [str(exc)], []
+    try:
+        return check(index), leftovers(index)
+    finally:
+        index.close()

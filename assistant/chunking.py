@@ -1,14 +1,16 @@
 """Token-sized, sentence-aware chunks whose offsets point back into the article text."""
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass
 from functools import lru_cache
-from typing import Iterable
+from typing import Callable, Iterable
 
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 from .types import Article, Chunk
 
+_NON_SPACE = re.compile(r"\S")
 SEPARATORS = ["\n\n", "\n", ". ", "? ", "! ", "; ", ", ", " ", ""]
 
 
@@ -26,33 +28,56 @@ class ChunkSettings:
 
 @lru_cache(maxsize=8)
 def splitter(settings: ChunkSettings) -> RecursiveCharacterTextSplitter:
-    from .embeddings import tokenizer
-
-    return RecursiveCharacterTextSplitter.from_huggingface_tokenizer(
-        tokenizer(), chunk_size=settings.size, chunk_overlap=settings.overlap,
+    # Sized like `from_huggingface_tokenizer(tokenizer())` (len of `tokenize`), but through the Rust tokenizer
+    # with a memo: the same counts, without transformers' per-call overhead (the top cost of indexing).
+    return RecursiveCharacterTextSplitter(
+        length_function=_token_count, chunk_size=settings.size, chunk_overlap=settings.overlap,
         separators=SEPARATORS, keep_separator="end", strip_whitespace=True,
     )
 
 
-def locate(text: str, pieces: Iterable[str]) -> list[tuple[int, int]]:
-    """Offsets of consecutive, possibly overlapping pieces, searched in order so repeated passages map right."""
+def locate(text: str, pieces: Iterable[str], overlap: int | None = None,
+           length: Callable[[str], int] | None = None) -> list[tuple[int, int]]:
+    """Offsets of consecutive, possibly overlapping pieces, searched in order so repeated passages map right.
+
+    Each piece starts after the previous one's start, no later than the first non-space character after its
+    end (the splitter drops only whitespace) and ends past it. When repeated text leaves several such places,
+    the earliest whose overlap with the previous piece is at most `overlap` tokens is taken, as the splitter
+    keeps the longest tail that fits in `overlap`.
+    """
     spans: list[tuple[int, int]] = []
-    cursor = 0
     for piece in pieces:
-        start = text.find(piece, cursor)
+        if not spans:
+            start = text.find(piece)
+        else:
+            start = _place(text, piece, *spans[-1], overlap, length)
         if start < 0:
             raise ValueError(f"chunk not found in article text: {piece[:60]!r}")
         spans.append((start, start + len(piece)))
-        cursor = start + 1
     return spans
+
+
+def _place(text: str, piece: str, prev_start: int, prev_end: int, overlap: int | None,
+           length: Callable[[str], int] | None) -> int:
+    after = _NON_SPACE.search(text, prev_end)
+    limit = after.start() if after else len(text)
+    found = []
+    at = text.find(piece, prev_start + 1, limit + len(piece))
+    while at >= 0:
+        if at + len(piece) > prev_end:
+            found.append(at)
+        at = text.find(piece, at + 1, limit + len(piece))
+    if not found:  # not where the splitter puts it: fall back to the next occurrence
+        return text.find(piece, prev_start + 1)
+    if len(found) == 1 or overlap is None or length is None:
+        return found[0]
+    return next((at for at in found if at >= prev_end or length(text[at:prev_end]) <= overlap), found[-1])
 
 
 def chunk_article(article: Article, settings: ChunkSettings = ChunkSettings()) -> list[Chunk]:
     pieces = [p for p in splitter(settings).split_text(article.text) if p.strip()]
-    return [
-        Chunk(article.id, i, start, end, article.text[start:end])
-        for i, (start, end) in enumerate(locate(article.text, pieces))
-    ]
+    spans = locate(article.text, pieces, settings.overlap, _token_count)
+    return [Chunk(article.id, i, start, end, article.text[start:end]) for i, (start, end) in enumerate(spans)]
 
 
 def chunk_articles(articles: Iterable[Article], settings: ChunkSettings = ChunkSettings()) -> list[Chunk]:
@@ -60,6 +85,27 @@ def chunk_articles(articles: Iterable[Article], settings: ChunkSettings = ChunkS
     return [c for a in articles for c in chunk_article(a, settings)]
 
 
+def _token_count(text: str) -> int:
+    from .embeddings import token_count
+
+    return token_count(text)
+
+
+def fit_title(title: str, text: str) -> str:
+    """The title, cut to the tokens left beside `text`, so the encoder never truncates the chunk itself."""
+    from .embeddings import MAX_TOKENS, fast_tokenizer
+
+    room = MAX_TOKENS - 2  # [CLS] and [SEP]
+    if len(title) + len(text) <= room:  # a token covers at least one character
+        return title
+    room -= _token_count(text)
+    if room <= 0:
+        return ""
+    offsets = fast_tokenizer().encode(title, add_special_tokens=False).offsets
+    return title if len(offsets) <= room else title[:offsets[room - 1][1]].rstrip()
+
+
 def embedding_text(chunk: Chunk, title: str, settings: ChunkSettings) -> str:
-    """What the encoder sees: the chunk, optionally preceded by its headline for context."""
-    return f"{title}\n{chunk.text}" if settings.title_prefix and title else chunk.text
+    """What the encoder sees: the chunk, optionally preceded by its headline (cut to fit) for context."""
+    title = fit_title(title, chunk.text) if settings.title_prefix and title else ""
+    return f"{title}\n{chunk.text}" if title else chunk.text

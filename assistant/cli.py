@@ -9,6 +9,10 @@ from typing import Sequence
 
 from .errors import AssistantError
 
+log = logging.getLogger("assistant.cli")
+# Commands that may create the index folder; every other one needs an existing index.
+CREATES_INDEX = {"index", "eval"}
+
 
 def _filters(args: argparse.Namespace) -> dict | None:
     f = {k: getattr(args, k) for k in ("date_from", "date_to", "source") if getattr(args, k, None)}
@@ -90,26 +94,36 @@ def cmd_stats(a, args) -> int:
     return 0
 
 
-def cmd_check(a, args) -> int:
-    from .check import check
+def cmd_check(args) -> int:
+    """Exit 0 when the index is sound, 1 when it is not (including: missing, unopenable, damaged)."""
+    from .check import check_path
 
-    problems = check(a.index)
+    problems, leftovers = check_path(args.index)
     for p in problems:
         print(f"problem: {p}", file=sys.stderr)
+    if leftovers and not problems:
+        print(f"note: {len(leftovers)} file(s) left by an interrupted write ({', '.join(leftovers[:4])}); "
+              "readers ignore them and the next write removes them", file=sys.stderr)
     print("index OK" if not problems else f"{len(problems)} problem(s)")
     return 1 if problems else 0
 
 
 def parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="assistant", description=__doc__)
-    ap.add_argument("-v", "--verbose", action="store_true", help="log progress at INFO level")
+    logging_options(ap, top=True)
     sub = ap.add_subparsers(dest="command", required=True)
 
     def add(name: str, func, help: str) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help)
         p.add_argument("--index", default="index", help="index folder (default: index/)")
+        logging_options(p, top=False)
         p.set_defaults(func=func)
         return p
+
+    def writer(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--lock-timeout", type=float, metavar="SECONDS",
+                       help="how long to wait while another process writes the index "
+                            "(default: ASSISTANT_LOCK_TIMEOUT or 600)")
 
     def filters(p: argparse.ArgumentParser) -> None:
         p.add_argument("--date-from", help="only articles dated on or after (YYYY-MM-DD)")
@@ -121,6 +135,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--encoder", choices=("torch", "onnx", "onnx-int8"), help="encoder for a new index")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--rebuild", action="store_true", help="discard the existing index and build it anew")
+    writer(p)
     p = add("search", cmd_search, "show the passages that best match a query")
     p.add_argument("query")
     p.add_argument("-k", type=int, default=5)
@@ -134,9 +149,10 @@ def parser() -> argparse.ArgumentParser:
     add("chat", cmd_chat, "an interactive conversation with follow-up questions")
     p = add("remove", cmd_remove, "remove an article and its passages")
     p.add_argument("article_id")
+    writer(p)
     p = add("stats", cmd_stats, "article and chunk counts and build settings")
     p.add_argument("--json", action="store_true")
-    add("check", cmd_check, "verify the index's integrity")
+    add("check", cmd_check, "verify the index's integrity (exit 0 when sound, 1 when not)").set_defaults(opens_index=False)
     try:
         from .eval.runner import add_arguments
     except ImportError:
@@ -146,10 +162,20 @@ def parser() -> argparse.ArgumentParser:
     return ap
 
 
+def logging_options(p: argparse.ArgumentParser, top: bool) -> None:
+    """`-v`/`--log-json`, accepted before or after the command name."""
+    p.add_argument("-v", "--verbose", action="count", default=0 if top else argparse.SUPPRESS,
+                   help="log progress at INFO level (-vv: DEBUG; or set ASSISTANT_LOG_LEVEL)")
+    p.add_argument("--log-json", action="store_true", default=False if top else argparse.SUPPRESS,
+                   help="log one JSON object per line on stderr (or set ASSISTANT_LOG=json)")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    from . import logs
+
     args = parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logs.setup(args.verbose or 0, json_lines=True if args.log_json else None)
+    assistant = None
     try:
         if getattr(args, "opens_index", True):
             from .assistant import Assistant
@@ -157,15 +183,26 @@ def main(argv: Sequence[str] | None = None) -> int:
             if getattr(args, "rebuild", False):
                 from .index import discard
 
-                discard(args.index)
-            assistant = Assistant.open(args.index, encoder=getattr(args, "encoder", None))
+                discard(args.index, lock_timeout=getattr(args, "lock_timeout", None))
+            assistant = Assistant.open(args.index, encoder=getattr(args, "encoder", None),
+                                       create=args.command in CREATES_INDEX,
+                                       lock_timeout=getattr(args, "lock_timeout", None))
             return args.func(assistant, args)
         return args.func(args)
     except AssistantError as exc:
+        log.debug("%s failed", args.command, exc_info=True)
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:  # a bug: say so in one line, with the traceback in the log
+        log.critical("unexpected %s: %s", type(exc).__name__, exc, exc_info=True)
+        print(f"error: unexpected {type(exc).__name__}: {exc} (a bug; please report it with the log above)",
+              file=sys.stderr)
+        return 3
+    finally:
+        if assistant is not None:
+            assistant.close()
 
 
 if __name__ == "__main__":

@@ -22,11 +22,19 @@ def content_words(text: str) -> list[str]:
     return list(seen.values())
 
 
+PERSONAL = {"he", "him", "his", "she", "her", "hers", "they", "them", "their", "theirs"}
+
+
 def is_follow_up(question: str) -> bool:
-    """Pronouns without a referent, a conjunction opener, or too few words to stand alone."""
+    """Pronouns without a referent, a conjunction opener, or too few words to stand alone.
+
+    A personal pronoun after a name in the question refers to it ("Who gave Haftar his drones?").
+    """
     words = [w.lower() for w in _WORD.findall(question)]
     opener = " ".join(words[:2])
-    return (any(w in ANAPHORA for w in words) or bool(words) and (words[0] in OPENERS or opener in OPENERS)
+    unresolved = any(m.group(0).lower() in ANAPHORA and not (m.group(0).lower() in PERSONAL and names(question[:m.start()]))
+                     for m in _WORD.finditer(question))
+    return (unresolved or bool(words) and (words[0] in OPENERS or opener in OPENERS)
             or len(content_words(question)) < 2)
 
 

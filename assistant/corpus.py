@@ -21,10 +21,13 @@ def normalize_date(value: object, where: str) -> str | None:
     """ISO `YYYY-MM-DD`, so date filters compare as strings."""
     if value in (None, ""):
         return None
+    from datetime import datetime
+
     from dateutil import parser
 
-    try:
-        return parser.parse(str(value), fuzzy=False).date().isoformat()
+    try:  # a missing month or day is the first, not today's: "2019-12" is 2019-12-01 whenever it is read
+        default = datetime(datetime.now().year, 1, 1)
+        return parser.parse(str(value), fuzzy=False, default=default).date().isoformat()
     except (ValueError, OverflowError, TypeError) as exc:
         raise InputError(f"{where}: invalid date {str(value)[:40]!r} (use ISO format, e.g. 2019-12-26)") from exc
 
@@ -109,12 +112,26 @@ def load_file(path: str | Path, name: str | None = None) -> list[Article]:
     return load_text(shown, data)
 
 
+def is_qa_file(path: Path) -> bool:
+    """A Q&A set (`{"question": ...}` lines) kept beside the articles, as `seeds/qa.jsonl` is."""
+    if path.suffix.lower() not in JSONL_SUFFIXES:
+        return False
+    try:
+        with open(path, encoding="utf-8") as fh:
+            first = next((line for line in fh if line.strip()), "")
+        row = json.loads(first)
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return False
+    return isinstance(row, dict) and "question" in row and "text" not in row
+
+
 def iter_files(paths: Iterable[str | Path]) -> Iterator[Path]:
-    """Files named directly, and supported files found under folders (sorted, hidden ones skipped)."""
+    """Files named directly, and article files found under folders (sorted; hidden files and Q&A sets skipped)."""
     for p in map(Path, paths):
         if p.is_dir():
             yield from sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in SUFFIXES
-                              and not any(part.startswith(".") for part in f.relative_to(p).parts))
+                              and not any(part.startswith(".") for part in f.relative_to(p).parts)
+                              and not is_qa_file(f))
         elif p.exists():
             yield p
         else:

@@ -54,6 +54,26 @@ def tokenizer():
     return AutoTokenizer.from_pretrained(str(model_path()), local_files_only=True)
 
 
+@lru_cache(maxsize=1)
+def fast_tokenizer():
+    """The same tokenizer straight from `tokenizer.json` (Rust `tokenizers`, no transformers wrapper), without
+    truncation or padding: identical tokens and offsets to `tokenizer()` at ~1/10 of the per-call cost, and no
+    transformers import. Chunking calls it tens of times per article."""
+    from tokenizers import Tokenizer
+
+    tok = Tokenizer.from_file(str(model_path() / "tokenizer.json"))
+    tok.no_truncation()
+    tok.no_padding()
+    return tok
+
+
+@lru_cache(maxsize=16_384)
+def token_count(text: str) -> int:
+    """Model tokens in `text`, special tokens excluded (= `len(tokenizer().tokenize(text))`), memoised: the
+    splitter measures each piece up to three times."""
+    return len(fast_tokenizer().encode(text, add_special_tokens=False).ids)
+
+
 def sort_by_length(texts: Sequence[str]) -> np.ndarray:
     """Order that groups texts of similar length so batches carry little padding."""
     return np.argsort([-len(t) for t in texts], kind="stable")

@@ -19,3 +19,11 @@ class IndexLockedError(AssistantError):
 
 class ModelMissingError(AssistantError):
     """The packaged embedding model is not installed."""
+
+
+class IndexMissingError(AssistantError):
+    """No index at the folder, and the caller asked not to create one (every CLI command but `index`)."""
+
+
+class IndexDamagedError(IndexMismatchError):
+    """Index files are missing, truncated or unreadable (an `IndexMismatchError` for older callers)."""

@@ -1,9 +1,11 @@
 """Main text of an HTML page: no tags, scripts, navigation or boilerplate."""
 from __future__ import annotations
 
-from bs4 import BeautifulSoup
+import re
 
-_DROP = ["script", "style", "noscript", "template", "iframe", "svg", "nav", "header", "footer", "aside", "form", "button"]
+from bs4 import BeautifulSoup, NavigableString
+
+_DROP = ["head", "title", "script", "style", "noscript", "template", "iframe", "svg", "nav", "header", "footer", "aside", "form", "button"]
 _BLOCKS = ["p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "blockquote", "pre", "tr", "div", "section", "br"]
 
 
@@ -29,6 +31,9 @@ def extract(html: str) -> tuple[str, str, str | None]:
     for tag in soup(_DROP):
         tag.decompose()
     root = soup.find("article") or soup.find("main") or soup.body or soup
+    for string in root.find_all(string=True):  # line breaks in the HTML source are spaces, except in <pre>
+        if type(string) is NavigableString and string.find_parent("pre") is None:
+            string.replace_with(re.sub(r"\s+", " ", string))
     for tag in root.find_all(_BLOCKS):
         tag.insert_before("\n\n")
         tag.insert_after("\n\n")

@@ -1,13 +1,15 @@
 """The one stateful stage: FAISS vectors + BM25 + SQLite rows, published atomically as generations.
 
 A write builds the next generation's files beside the current ones, then commits the SQLite
-transaction that names it. A crash before that commit leaves the previous generation in force.
+transaction that names it. A crash before that commit leaves the previous generation in force; files a
+crashed writer left behind (other generations, `*.tmp`) are ignored by readers and removed by the next write.
 """
 from __future__ import annotations
 
 import logging
 import os
 import shutil
+import sqlite3
 import sys
 import threading
 import time
@@ -21,7 +23,8 @@ from filelock import FileLock, Timeout
 from . import manifest as mf
 from .chunking import ChunkSettings
 from .embeddings import MODEL_NAME, Encoder, load_encoder
-from .errors import IndexLockedError, IndexMismatchError
+from .errors import (AssistantError, IndexDamagedError, IndexLockedError, IndexMismatchError, IndexMissingError,
+                     InputError)
 from .lexical import Lexical
 from .pipeline import Prepared, check_unique, content_hash, prepare
 from .store import Store
@@ -30,6 +33,68 @@ from .vectors import Vectors
 
 log = logging.getLogger(__name__)
 DEFAULT_ENCODER = "torch"
+DEFAULT_LOCK_TIMEOUT = 600.0
+DB_NAME = "index.sqlite"
+
+
+def lock_timeout_default() -> float:
+    """Seconds a writer waits for another one: `ASSISTANT_LOCK_TIMEOUT`, else 600."""
+    raw = os.environ.get("ASSISTANT_LOCK_TIMEOUT", "").strip()
+    if not raw:
+        return DEFAULT_LOCK_TIMEOUT
+    try:
+        return float(raw)
+    except ValueError:
+        log.warning("ignoring ASSISTANT_LOCK_TIMEOUT=%r (not a number of seconds)", raw)
+        return DEFAULT_LOCK_TIMEOUT
+
+
+def exists(path: str | os.PathLike) -> bool:
+    """Whether `path` holds an index (possibly an empty one)."""
+    return (Path(path) / DB_NAME).is_file()
+
+
+def acquire_write_lock(folder: Path, timeout: float) -> FileLock:
+    """The cross-process write lock of an index folder; `IndexLockedError` after `timeout` seconds."""
+    lock = FileLock(str(folder / "write.lock"))
+    try:
+        lock.acquire(timeout=0)
+        return lock
+    except Timeout:
+        pass
+    log.info("waiting up to %.0f s for the write lock: another process is writing %s", timeout, folder,
+             extra={"event": "lock_wait", "index": str(folder), "timeout": timeout})
+    started = time.monotonic()
+    try:
+        lock.acquire(timeout=timeout)
+    except Timeout as exc:
+        raise IndexLockedError(
+            f"{folder} is being written by another process (lock {folder / 'write.lock'}); waited {timeout:g} s. "
+            "Wait for it to finish or stop it, or wait longer with --lock-timeout SECONDS "
+            "(ASSISTANT_LOCK_TIMEOUT)") from exc
+    log.info("got the write lock after %.1f s", time.monotonic() - started,
+             extra={"event": "lock_acquired", "index": str(folder), "waited": round(time.monotonic() - started, 3)})
+    return lock
+
+
+def validate(articles: Sequence[Article]) -> None:
+    """Refuse malformed `Article`s before anything is written (the loaders already produce valid ones)."""
+    for n, a in enumerate(articles, 1):
+        if not isinstance(a, Article):
+            raise InputError(f"item {n} of the batch is a {type(a).__name__}, not an Article")
+        where = f"article {a.id!r}" if isinstance(a.id, str) else f"item {n} of the batch"
+        if not isinstance(a.id, str) or not a.id.strip():
+            raise InputError(f"{where}: the id must be a non-empty string")
+        if not isinstance(a.text, str) or not a.text.strip():
+            raise InputError(f"{where}: the article has no text")
+        if not isinstance(a.title, str):
+            raise InputError(f"{where}: the title must be a string")
+        for field in ("date", "source", "url"):
+            if getattr(a, field) is not None and not isinstance(getattr(a, field), str):
+                raise InputError(f"{where}: {field} must be a string or None")
+        for field in ("id", "title", "text", "date", "source", "url"):
+            if "\x00" in (getattr(a, field) or ""):
+                raise InputError(f"{where}: {field} contains a NUL character")
 
 
 def checkpoint(stage: str) -> None:
@@ -58,14 +123,25 @@ class Snapshot:
 
 class Index:
     def __init__(self, path: str | os.PathLike, encoder: str | None = None, chunking: ChunkSettings | None = None,
-                 lock_timeout: float = 600.0):
+                 lock_timeout: float | None = None, create: bool = True):
+        """Open the index at `path`; with `create=False` a folder without one is an `IndexMissingError`."""
         self.path = Path(path)
-        self.path.mkdir(parents=True, exist_ok=True)
-        self.store = Store(self.path / "index.sqlite")
-        stored = mf.read_stored(self.store)
+        if not create and not exists(self.path):
+            raise IndexMissingError(f"no index at {self.path}; build it with `assistant index PATH --index {self.path}`")
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise AssistantError(f"cannot create the index folder {self.path} ({exc.strerror})") from exc
+        try:
+            self.store = Store(self.path / DB_NAME)
+            stored = mf.read_stored(self.store)
+        except (sqlite3.DatabaseError, ValueError) as exc:
+            raise IndexDamagedError(f"{self.path / DB_NAME} is not a readable index database ({exc}); "
+                                    f"rebuild it: assistant index --rebuild --index {self.path} PATH ...") from exc
         wanted = {"format_version": mf.FORMAT_VERSION, "model": MODEL_NAME, "encoder": encoder,
                   "chunking": chunking.to_dict() if chunking else None}
         if stored:
+            self._check_format(stored)
             mf.check_compatible(stored, wanted, self.path)
             encoder = stored["encoder"]
             chunking = ChunkSettings(**stored["chunking"])
@@ -73,9 +149,21 @@ class Index:
         self.encoder: Encoder = load_encoder(encoder or DEFAULT_ENCODER, cache_dir=self.path / "models")
         if stored and stored.get("dim") != self.encoder.dim:
             raise IndexMismatchError(f"{self.path}: vectors have dim {stored.get('dim')}, the model gives {self.encoder.dim}")
-        self.lock_timeout = lock_timeout
+        self.lock_timeout = lock_timeout_default() if lock_timeout is None else float(lock_timeout)
         self._write_lock = threading.Lock()
         self.snapshot = self._load()
+        log.debug("opened %s at generation %d", self.path, self.snapshot.generation,
+                  extra={"event": "open", "index": str(self.path), "generation": self.snapshot.generation})
+
+    def _check_format(self, stored: dict) -> None:
+        version = stored.get("format_version", mf.FORMAT_VERSION)
+        if not isinstance(version, int):
+            raise IndexDamagedError(f"{self.path}: the stored manifest has format version {version!r}; rebuild the index: "
+                                    f"assistant index --rebuild --index {self.path} PATH ...")
+        if version < mf.FORMAT_VERSION:
+            raise IndexMismatchError(
+                f"{self.path} was written by an older version of news-assistant (index format {version}; this "
+                f"version reads format {mf.FORMAT_VERSION}). Rebuild it: assistant index --rebuild --index {self.path} PATH ...")
 
     # ---- reading -------------------------------------------------------------------------------
     def generation_on_disk(self) -> int:
@@ -85,6 +173,7 @@ class Index:
         return self.path / f"vectors-{gen:06d}.faiss", self.path / f"bm25-{gen:06d}"
 
     def _load(self) -> Snapshot:
+        error: Exception | None = None
         for attempt in range(5):
             gen = self.generation_on_disk()
             if gen == 0:
@@ -92,9 +181,14 @@ class Index:
             vec_path, bm25_path = self._files(gen)
             try:
                 return Snapshot(gen, Vectors.load(vec_path, self.encoder.dim), Lexical.load(bm25_path))
-            except FileNotFoundError:
-                time.sleep(0.05 * (attempt + 1))  # a writer just published a newer generation
-        raise IndexMismatchError(f"{self.path}: files of generation {gen} are missing; run `assistant check --index {self.path}`")
+            except Exception as exc:  # faiss raises RuntimeError, numpy ValueError/EOFError, bm25s OSError...
+                error = exc
+                if self.generation_on_disk() != gen:
+                    continue  # a writer published a newer generation and removed this one meanwhile
+                time.sleep(0.05 * (attempt + 1))
+        raise IndexDamagedError(
+            f"{self.path}: files of generation {gen} are missing or damaged ({type(error).__name__}: {error}); "
+            f"rebuild the index: assistant index --rebuild --index {self.path} PATH ...") from error
 
     def refresh(self) -> Snapshot:
         """Pick up a generation another process published."""
@@ -110,16 +204,11 @@ class Index:
 
     # ---- writing -------------------------------------------------------------------------------
     def _locked(self) -> FileLock:
-        lock = FileLock(str(self.path / "write.lock"), timeout=self.lock_timeout)
-        try:
-            lock.acquire()
-        except Timeout as exc:
-            raise IndexLockedError(f"{self.path} is being written by another process (lock {self.path / 'write.lock'}); "
-                                   "wait for it to finish or stop it") from exc
-        return lock
+        return acquire_write_lock(self.path, self.lock_timeout)
 
     def pending(self, articles: Sequence[Article]) -> tuple[list[Article], int]:
         """Articles that are new or changed, and how many are unchanged."""
+        validate(articles)
         check_unique(articles)
         stored = self.store.hashes(a.id for a in articles)
         todo = [a for a in articles if stored.get(a.id) != content_hash(a)]
@@ -132,11 +221,21 @@ class Index:
                 self.refresh()
                 todo, unchanged = self.pending(articles)
                 if not todo:
+                    self._tidy()
                     return AddResult(unchanged=unchanged)
                 replaced = set(self.store.hashes(a.id for a in todo))
+                log.info("writing %d new and %d changed articles (%d unchanged) to %s", len(todo) - len(replaced),
+                         len(replaced), unchanged, self.path,
+                         extra={"event": "write", "index": str(self.path), "new": len(todo) - len(replaced),
+                                "changed": len(replaced), "unchanged": unchanged})
                 checkpoint("embed")
+                started = time.monotonic()
                 prepared = prepare(todo, self.settings, self.encoder, progress=progress)
-                self.write(prepared, remove=replaced)
+                log.info("embedded %d chunks of %d articles in %.1f s", len(prepared.chunks), len(todo),
+                         time.monotonic() - started, extra={"event": "embedded", "articles": len(todo),
+                                                             "chunks": len(prepared.chunks),
+                                                             "seconds": round(time.monotonic() - started, 3)})
+                self._write_or_explain(prepared, replaced)
                 return AddResult(len(todo) - len(replaced), len(replaced), unchanged, len(prepared.chunks))
             finally:
                 lock.release()
@@ -148,10 +247,18 @@ class Index:
                 self.refresh()
                 present = set(self.store.hashes(article_ids))
                 if present:
-                    self.write(Prepared([], []), remove=present)
+                    self._write_or_explain(Prepared([], []), present)
                 return len(present)
             finally:
                 lock.release()
+
+    def _write_or_explain(self, prepared: Prepared, remove: set[str]) -> None:
+        """`write`, with disk and database failures (full disk, read-only folder) as an `AssistantError`."""
+        try:
+            self.write(prepared, remove)
+        except (OSError, sqlite3.Error) as exc:
+            raise AssistantError(f"could not write the index at {self.path} ({type(exc).__name__}: {exc}); "
+                                 "the index is unchanged") from exc
 
     def write(self, prepared: Prepared, remove: set[str]) -> None:
         """Publish the next generation: caller holds the write lock."""
@@ -173,6 +280,7 @@ class Index:
         keep += [(int(i), f"{titles[c.article_id]}\n{c.text}") for i, c in zip(new_ids, prepared.chunks)]
         lexical = Lexical.build([t for _, t in keep], [i for i, _ in keep])
         lexical.save(bm25_path)
+        fsync(*sorted(bm25_path.iterdir()), bm25_path, self.path)  # on disk before the commit names them
         snapshot = Snapshot(gen, vectors, lexical)
         checkpoint("sqlite")
         counts = {"articles": self.store.counts()["articles"] - len(remove) + len(prepared.articles), "chunks": len(vectors)}
@@ -184,28 +292,84 @@ class Index:
         except BaseException:
             self.snapshot = previous
             raise
+        # The generation is published. What follows is housekeeping: a crash or failure here leaves files that
+        # the next write removes, so it is logged, never raised (the caller's data is committed).
+        checkpoint("published")
         stored = mf.read_stored(self.store)
-        mf.write(self.path / "manifest.json", stored)
-        self._clean(keep=gen)
-        log.info("published generation %d: %d articles, %d chunks", gen, stored["articles"], stored["chunks"])
+        try:
+            mf.write(self.path / "manifest.json", stored)
+            self._clean(keep=gen)
+        except OSError as exc:
+            log.warning("generation %d is published but cleaning up failed: %s", gen, exc)
+        log.info("published generation %d: %d articles, %d chunks", gen, stored["articles"], stored["chunks"],
+                 extra={"event": "published", "index": str(self.path), "generation": gen,
+                        "articles": stored["articles"], "chunks": stored["chunks"]})
+
+    def _tidy(self) -> None:
+        """Under the write lock, with nothing to write: finish the housekeeping an interrupted write skipped."""
+        try:
+            self._clean(keep=self.snapshot.generation)
+            stored = mf.read_stored(self.store)
+            if stored and mf.read(self.path / "manifest.json") != stored:
+                mf.write(self.path / "manifest.json", stored)
+        except (OSError, ValueError) as exc:
+            log.warning("could not tidy %s: %s", self.path, exc)
 
     def _clean(self, keep: int) -> None:
-        """Remove files of generations other than `keep` (left by older writes or crashed ones)."""
+        """Remove files of generations other than `keep` and temp files (left by older writes or crashed ones)."""
         keep_names = {p.name for p in self._files(keep)} | {self._files(keep)[0].with_suffix(".ids.npy").name}
         for p in self.path.iterdir():
-            if p.name.startswith(("vectors-", "bm25-")) and p.name not in keep_names:
-                shutil.rmtree(p) if p.is_dir() else p.unlink(missing_ok=True)
+            stale = p.name.startswith(("vectors-", "bm25-")) and p.name not in keep_names
+            if stale or p.name == "manifest.json.tmp":
+                log.debug("removing %s", p.name, extra={"event": "clean", "file": p.name})
+                shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
 
     def close(self) -> None:
         self.store.close()
 
 
-def discard(path: str | os.PathLike) -> None:
-    """Delete an index's own files (never anything else in the folder), under the write lock."""
+def fsync(*paths: Path) -> None:
+    """fsync files and folders (a folder's entries: new names, renames), so a power loss cannot undo them."""
+    for path in paths:
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def discard(path: str | os.PathLike, lock_timeout: float | None = None) -> None:
+    """Empty an index (never touching other files in the folder), under the write lock.
+
+    The tables are dropped in one SQLite transaction first: a crash before that commit leaves the index as it
+    was, a crash after it an empty, valid index whose old files the next write removes. (Deleting the files
+    first could leave a database that names a generation whose files are gone.)
+    """
     folder = Path(path)
     if not folder.exists():
         return
-    with FileLock(str(folder / "write.lock")):
+    lock = acquire_write_lock(folder, lock_timeout_default() if lock_timeout is None else lock_timeout)
+    try:
+        emptied = False
+        if (folder / DB_NAME).is_file():
+            try:
+                db = sqlite3.connect(str(folder / DB_NAME), isolation_level=None, timeout=30)
+                try:
+                    tables = [r[0] for r in db.execute(
+                        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")]
+                    db.execute("BEGIN IMMEDIATE")
+                    for table in tables:
+                        db.execute(f'DROP TABLE IF EXISTS "{table}"')
+                    db.execute("COMMIT")
+                    emptied = True
+                finally:
+                    db.close()
+            except sqlite3.DatabaseError as exc:  # damaged: nothing to keep, delete the files below
+                log.warning("discarding the unreadable database %s: %s", folder / DB_NAME, exc)
+        log.info("discarded the index at %s", folder, extra={"event": "discard", "index": str(folder)})
         for p in folder.iterdir():
-            if p.name.startswith(("vectors-", "bm25-", "index.sqlite")) or p.name == "manifest.json":
-                shutil.rmtree(p) if p.is_dir() else p.unlink()
+            stale_db = p.name.startswith(DB_NAME) and not emptied
+            if stale_db or p.name.startswith(("vectors-", "bm25-")) or p.name in ("manifest.json", "manifest.json.tmp"):
+                shutil.rmtree(p) if p.is_dir() else p.unlink(missing_ok=True)
+    finally:
+        lock.release()

@@ -15,8 +15,6 @@ from rapidfuzz.distance import JaroWinkler, Levenshtein
 
 from .stopwords import STOPWORDS
 
-_STOPLIST = sorted(STOPWORDS)
-
 _WORD = re.compile(r"(?u)\b\w\w+\b")
 _VOWELS = re.compile(r"[aeiouy]")
 VARIANT_WEIGHT = 0.7
@@ -28,7 +26,9 @@ def stemmer() -> Stemmer.Stemmer:
 
 
 def tokenize(texts: Sequence[str]) -> list[list[str]]:
-    return bm25s.tokenize(list(texts), stopwords=_STOPLIST, stemmer=stemmer(), return_ids=False, show_progress=False)
+    """bm25s's own recipe (lowercase, `\\w\\w+` words, stopwords out, Snowball stems), without its per-call overhead."""
+    stem = stemmer().stemWords
+    return [stem([w for w in _WORD.findall(t.lower()) if w not in STOPWORDS]) for t in texts]
 
 
 def name_terms(texts: Sequence[str]) -> set[str]:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Mapping
 
 import numpy as np
@@ -72,16 +73,17 @@ def _top(scores: np.ndarray, k: int) -> np.ndarray:
     return top[np.argsort(-scores[top], kind="stable")]
 
 
+@lru_cache(maxsize=20_000)
+def sentence_terms(text: str) -> tuple[frozenset[str], ...]:
+    return tuple(frozenset(t) for t in tokenize([text[s:e] for s, e in sentence_spans(text)]))
+
+
 def sentence_coverage(text: str, weights: dict[str, float]) -> float:
     """Share of the query's idf mass found in the passage's best sentence."""
     total = sum(weights.values())
     if total <= 0:
         return 0.0
-    best = 0.0
-    for s, e in sentence_spans(text):
-        terms = set(tokenize([text[s:e]])[0])
-        best = max(best, sum(w for t, w in weights.items() if t in terms) / total)
-    return best
+    return max((sum(w for t, w in weights.items() if t in terms) / total for terms in sentence_terms(text)), default=0.0)
 
 
 def search(index: Index, query: str, k: int = 5, filters: Mapping[str, object] | None = None,
@@ -154,18 +156,25 @@ def _rescore(index: Index, snap: Snapshot, query: str, qvec, bm25, rows, weights
 
 
 def _passages(index: Index, snap: Snapshot, scored, k: int, weights: Weights, diversify: bool) -> list[Passage]:
-    picked = _mmr(snap, scored, k, weights.mmr) if diversify else scored[:k]
-    rows = index.store.rows([int(snap.vectors.ids[r]) for r, _ in picked])
+    pool = scored[: max(k * 4, 20)] if diversify else scored[:k]
+    rows = index.store.rows([int(snap.vectors.ids[r]) for r, _ in pool])
+    if diversify:
+        texts = {r: " ".join(rows[int(snap.vectors.ids[r])][5].split()) for r, _ in pool}
+        pool = _mmr(snap, pool, k, weights.mmr, texts)
     out = []
-    for r, score in picked:
+    for r, score in pool:
         cid, art, idx, start, end, text, title, date, source, url = rows[int(snap.vectors.ids[r])]
         out.append(Passage(art, title, f"{art}#{idx}", start, end, text, round(score, 4), date, source, url))
     return out
 
 
-def _mmr(snap: Snapshot, scored, k: int, lam: float) -> list[tuple[int, float]]:
-    """Maximal marginal relevance: skip near-duplicates of passages already chosen."""
-    pool = scored[: max(k * 4, 20)]
+def _mmr(snap: Snapshot, scored, k: int, lam: float, texts: Mapping[int, str] | None = None) -> list[tuple[int, float]]:
+    """Maximal marginal relevance: skip near-duplicates of passages already chosen.
+
+    A passage whose text equals a chosen one (the same story filed under two ids) comes only when nothing
+    else is left: its vector can differ by the embedded title, so the similarity penalty alone keeps it.
+    """
+    pool = list(scored[: max(k * 4, 20)])
     chosen: list[tuple[int, float]] = []
     vecs = snap.vectors.vecs
     while pool and len(chosen) < k:
@@ -173,6 +182,8 @@ def _mmr(snap: Snapshot, scored, k: int, lam: float) -> list[tuple[int, float]]:
             chosen.append(pool.pop(0))
             continue
         sel = vecs[[r for r, _ in chosen]]
-        best = max(range(len(pool)), key=lambda j: lam * pool[j][1] - (1 - lam) * float((sel @ vecs[pool[j][0]]).max()))
+        said = {texts[r] for r, _ in chosen} if texts else set()
+        fresh = [j for j in range(len(pool)) if not texts or texts[pool[j][0]] not in said] or range(len(pool))
+        best = max(fresh, key=lambda j: lam * pool[j][1] - (1 - lam) * float((sel @ vecs[pool[j][0]]).max()))
         chosen.append(pool.pop(best))
     return chosen

@@ -78,6 +78,7 @@ class Answer:
     passages: list[Passage] = field(default_factory=list)
     question: str = ""
     condensed_question: str = ""
+    confidence: float = 0.0  # score of the best supporting sentence; refusal happens below a calibrated bar
 
     def to_dict(self) -> dict:
         return {
@@ -85,6 +86,7 @@ class Answer:
             "refused": self.refused,
             "question": self.question,
             "condensed_question": self.condensed_question,
+            "confidence": self.confidence,
             "citations": [c.to_dict() for c in self.citations],
             "passages": [p.to_dict() for p in self.passages],
         }

@@ -1,0 +1,181 @@
+"""The web app: the real Gradio server on a copy of the test index, called over HTTP with gradio_client.
+
+Also the start-up (seeds indexed once) and the escaping helpers of `assistant.render`.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from gradio_client import Client
+
+from assistant import render
+from assistant.answer import REFUSAL
+from assistant.errors import InputError
+from assistant.types import Answer, Citation, Passage
+from conftest import CARD_QUESTION, ROOT, SEED_ID, SEEDS
+
+sys.path.insert(0, str(ROOT))
+import app  # noqa: E402  (app.py lives at the repo root)
+
+pytestmark = [pytest.mark.filterwarnings("ignore:.*no_silent_downcasting"),  # inside gradio's queue
+              pytest.mark.filterwarnings("ignore:The copy keyword is deprecated")]
+OFF_TOPIC = "What is the best pizza recipe in Naples?"
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory, built_index):
+    """(assistant, url) of the app serving a private copy of the session's test index."""
+    target = tmp_path_factory.mktemp("app") / "index"
+    shutil.copytree(built_index, target, ignore=shutil.ignore_patterns("write.lock"))
+    assistant, demo, url = app.serve_in_background(target)
+    yield assistant, url
+    demo.close()
+    assistant.close()
+
+
+@pytest.fixture(scope="module")
+def client(served) -> Client:
+    return Client(served[1], verbose=False)
+
+
+def ask(client: Client, question: str, history=None) -> dict:
+    return client.predict(question, history if history is not None else [], api_name="/ask")
+
+
+# ---- the API --------------------------------------------------------------------------------------
+def test_card_question_is_answered_with_the_military_base_passage(client):
+    result = ask(client, CARD_QUESTION)
+    assert not result["refused"]
+    assert "lacks a military base near Libya" in result["answer"]
+    assert "[1]" in result["answer"]
+    cited = [c for c in result["citations"] if "lacks a military base near Libya" in c["text"]]
+    assert cited and cited[0]["article_id"] == SEED_ID
+    for c in result["citations"]:  # quote offsets are article offsets inside the passage
+        assert c["text"][c["quote_start"] - c["start"]:c["quote_end"] - c["start"]] == c["quote"]
+    assert set(result) >= {"answer", "refused", "citations", "passages", "question", "condensed_question"}
+
+
+def test_off_topic_question_is_refused_with_the_closest_passages(client):
+    result = ask(client, OFF_TOPIC)
+    assert result["refused"]
+    assert result["answer"] == REFUSAL
+    assert result["citations"] == []
+    assert result["passages"], "a refusal still lists the closest passages"
+
+
+def test_follow_up_question_uses_the_history(client):
+    first = ask(client, "Who gave Haftar his drones?")
+    assert "United Arab Emirates" in first["answer"]
+    history = [{"role": "user", "content": "Who gave Haftar his drones?"},
+               {"role": "assistant", "content": first["answer"]}]
+    follow = ask(client, "And who sends him mercenaries?", history)
+    assert not follow["refused"]
+    assert "Wagner" in follow["answer"]
+    assert "Haftar" in follow["condensed_question"]
+    as_json = ask(client, "And who sends him mercenaries?", json.dumps(history))  # history as a JSON string
+    assert as_json["answer"] == follow["answer"]
+
+
+@pytest.mark.parametrize("question, history, message", [
+    ("   ", [], "The question is empty"),
+    ("x" * 2500, [], "keep it under"),
+    ("Who gave Haftar his drones?", [{"role": "system", "content": "hi"}], "history[0]"),
+    ("Who gave Haftar his drones?", "not json", "not valid JSON"),
+])
+def test_bad_input_is_a_friendly_error_not_a_traceback(client, question, history, message):
+    with pytest.raises(Exception) as info:
+        ask(client, question, history)
+    assert message in str(info.value)
+    assert "Traceback" not in str(info.value)
+
+
+def test_concurrent_requests_are_all_answered(client):
+    questions = [CARD_QUESTION, "Who gave Haftar his drones?", OFF_TOPIC]
+    with ThreadPoolExecutor(len(questions)) as pool:
+        results = list(pool.map(lambda q: Client(client.src, verbose=False).predict(q, [], api_name="/ask"),
+                                questions))
+    assert [r["question"] for r in results] == questions
+    assert [r["refused"] for r in results] == [False, False, True]
+
+
+def test_only_the_ask_endpoint_is_public(client):
+    assert list(client.view_api(print_info=False, return_format="dict")["named_endpoints"]) == ["/ask"]
+
+
+# ---- start-up -------------------------------------------------------------------------------------
+def test_first_start_indexes_the_seeds_and_a_restart_reuses_the_index(tmp_path, capsys):
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    shutil.copy(SEEDS / f"{SEED_ID}.txt", seeds)
+    (seeds / "qa.jsonl").write_text('{"question": "not an article"}\n')  # reported and skipped
+    index = tmp_path / "index"
+    first = app.open_assistant(index, seeds)
+    stats = first.stats()
+    first.close()
+    assert stats["articles"] == 1 and stats["generation"] == 1
+    assert "skipped" in capsys.readouterr().out
+
+    again = app.open_assistant(index, seeds)
+    try:
+        assert again.stats()["generation"] == 1, "an existing index must not be rebuilt"
+        assert [a["id"] for a in again.articles()] == [SEED_ID]
+    finally:
+        again.close()
+    assert "indexing" not in capsys.readouterr().out
+
+
+# ---- rendering: article text is untrusted ---------------------------------------------------------
+HOSTILE = '<img src=x onerror="window.__pwned=1"> [click](javascript:alert(1)) **bold** `code` $x$ <script>x</script>'
+
+
+def citation(text: str, quote: str, passage_start: int = 100) -> Citation:
+    at = text.index(quote)
+    return Citation(1, "a<b>", "T<i>itle", "a#0", passage_start, passage_start + len(text), text, quote,
+                    passage_start + at, passage_start + at + len(quote), 0.9, "2020-01-01", "S&P <wire>")
+
+
+def test_sources_panel_escapes_everything_and_marks_the_quote():
+    text = f"Before. {HOSTILE} After."
+    c = citation(text, HOSTILE)
+    out = render.sources_html(Answer(f"{HOSTILE} [1]", [c], question="<q>?"))
+    assert "<img" not in out and "<script" not in out and "<b>" not in out and "<i>" not in out
+    assert f"<mark>{render.esc(HOSTILE)}</mark>" in out
+    assert "S&amp;P &lt;wire&gt;" in out and "chars 100–" in out and 'id="src-1"' in out
+
+
+def test_chat_markdown_is_inert_and_keeps_the_markers():
+    c = citation(f"x {HOSTILE} y", HOSTILE)
+    md = render.answer_markdown(Answer(f"{HOSTILE} [1]", [c]))
+    assert "<" not in md and "](" not in md and "**bold**" not in md and "`" not in md.replace("\\`", "")
+    assert md.endswith("**\\[1\\]**")
+    assert render.answer_markdown(Answer(REFUSAL, refused=True)).startswith("**No answer in the articles.**")
+
+
+def test_long_answers_are_capped():
+    md = render.answer_markdown(Answer("word " * 3000))
+    assert len(md) < render.MAX_ANSWER_CHARS + 20 and md.endswith("…")
+
+
+def test_refusal_panel_lists_the_closest_passages():
+    p = Passage("id1", "<Title>", "id1#0", 0, 10, "some <text>", 0.3)
+    out = render.sources_html(Answer(REFUSAL, refused=True, passages=[p], question="q"))
+    assert "closest" in out and "&lt;Title&gt;" in out and "some &lt;text&gt;" in out
+
+
+def test_highlight_falls_back_to_the_quote_when_offsets_do_not_fit():
+    assert render.highlight("a <b> c", 50, 60, "<b>") == "a <mark>&lt;b&gt;</mark> c"
+    assert render.highlight("abc", 50, 60, "zzz") == "abc"
+
+
+def test_parse_history_accepts_lists_and_json_and_rejects_the_rest():
+    turns = [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}]
+    assert render.parse_history(turns) == turns
+    assert render.parse_history(json.dumps(turns)) == turns
+    assert render.parse_history(None) == [] and render.parse_history("") == []
+    for bad in ("{", {"role": "user"}, [{"role": "user", "content": 3}], ["hi"]):
+        with pytest.raises(InputError):
+            render.parse_history(bad)

@@ -1,0 +1,208 @@
+"""The command line: index, search, ask, remove, stats, check, and user errors as one-line messages."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import CARD_QUESTION, ROOT, SEED_ID
+
+from assistant.cli import main
+
+CITATION_FIELDS = {"n", "article_id", "title", "chunk_id", "start", "end", "text", "quote", "quote_start",
+                   "quote_end", "score", "date", "source"}
+PASSAGE_FIELDS = {"article_id", "title", "chunk_id", "start", "end", "text", "score", "date", "source", "url"}
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def assert_user_error(code: int, err: str, *needles: str):
+    assert code != 0
+    assert "Traceback" not in err
+    assert err.strip(), "the reason goes to stderr"
+    for needle in needles:
+        assert needle in err, err
+
+
+@pytest.fixture
+def index_copy(tmp_path, built_index) -> Path:
+    target = tmp_path / "index"
+    shutil.copytree(built_index, target, ignore=shutil.ignore_patterns("write.lock"))
+    return target
+
+
+@pytest.fixture
+def articles_dir(tmp_path) -> Path:
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    (folder / "port.txt").write_text("Port reopens after strike\n\nThe port of Piraeus reopened on Friday after "
+                                     "ferry crews ended a 48-hour strike over pay.\n", encoding="utf-8")
+    (folder / "grain.jsonl").write_text(json.dumps({
+        "id": "grain", "title": "Wheat imports rise", "date": "2019-11-05", "source": "Nile Wire",
+        "text": "Sudan will import 200,000 tonnes of wheat from Russia, the ministry said on Tuesday."}) + "\n",
+        encoding="utf-8")
+    return folder
+
+
+def test_index_stats_search_ask_remove(capsys, tmp_path, articles_dir):
+    index = tmp_path / "new-index"
+    code, out, err = run(capsys, "index", articles_dir, "--index", index, "--quiet")
+    assert code == 0, err
+    assert "indexed 2 new, 0 changed, 0 unchanged articles" in out
+    assert "index holds 2 articles" in out
+
+    code, out, _ = run(capsys, "index", articles_dir, "--index", index, "--quiet")
+    assert code == 0 and "indexed 0 new, 0 changed, 2 unchanged" in out
+
+    code, out, _ = run(capsys, "stats", "--json", "--index", index)
+    stats = json.loads(out)
+    assert code == 0 and stats["articles"] == 2 and stats["chunks"] >= 2
+    assert stats["model"] == "all-MiniLM-L6-v2" and stats["encoder"] == "torch"
+
+    code, out, _ = run(capsys, "search", "wheat imports from Russia", "--json", "--index", index)
+    hits = json.loads(out)
+    assert code == 0 and hits[0]["article_id"] == "grain" and set(hits[0]) == PASSAGE_FIELDS
+
+    code, out, _ = run(capsys, "search", "wheat", "--json", "--index", index, "--source", "Nowhere")
+    assert code == 0 and json.loads(out) == []
+
+    code, out, _ = run(capsys, "remove", "grain", "--index", index)
+    assert code == 0 and "removed grain" in out
+    code, out, _ = run(capsys, "stats", "--json", "--index", index)
+    assert json.loads(out)["articles"] == 1
+
+    code, out, err = run(capsys, "remove", "grain", "--index", index)
+    assert_user_error(code, err, "no article with id 'grain'")
+
+    code, out, err = run(capsys, "check", "--index", index)
+    assert code == 0 and "index OK" in out
+
+
+def test_search_json(capsys, built_index):
+    code, out, err = run(capsys, "search", CARD_QUESTION, "--json", "-k", "3", "--index", built_index)
+    assert code == 0, err
+    hits = json.loads(out)
+    assert len(hits) == 3
+    assert hits[0]["article_id"] == SEED_ID and "lacks a military base near Libya" in hits[0]["text"]
+    assert all(set(h) == PASSAGE_FIELDS for h in hits)
+
+
+def test_search_text_output_and_modes(capsys, built_index):
+    for mode in ("hybrid", "dense", "bm25"):
+        code, out, err = run(capsys, "search", "Gaddafi", "--mode", mode, "--index", built_index)
+        assert code == 0, err
+        assert out.startswith("1. [")
+    code, out, _ = run(capsys, "search", "Gaddafi", "--mode", "bm25", "--index", built_index)
+    assert "gaddafi-archive#0" in out.splitlines()[0]
+
+
+def test_search_filters(capsys, built_index):
+    code, out, _ = run(capsys, "search", "Haftar drones", "--json", "-k", "10", "--index", built_index,
+                       "--date-from", "2019-12-01", "--date-to", "2019-12-31")
+    hits = json.loads(out)
+    assert code == 0 and hits and all("2019-12-01" <= h["date"] <= "2019-12-31" for h in hits)
+
+
+def test_ask_json(capsys, built_index):
+    code, out, err = run(capsys, "ask", CARD_QUESTION, "--json", "--index", built_index)
+    assert code == 0, err
+    ans = json.loads(out)
+    assert {"answer", "refused", "citations"} <= set(ans)
+    assert ans["refused"] is False
+    assert "lacks a military base near Libya" in ans["answer"]
+    assert ans["citations"] and all(set(c) >= CITATION_FIELDS for c in ans["citations"])
+    c = ans["citations"][0]
+    assert c["quote"] in c["text"] and "[1]" in ans["answer"]
+
+
+def test_ask_text_output(capsys, built_index):
+    code, out, _ = run(capsys, "ask", "Who gave Haftar his drones?", "--index", built_index)
+    assert code == 0
+    assert "its ally the United Arab Emirates" in out and "[1]" in out
+    assert "  [1] " in out and SEED_ID in out and "chars " in out
+
+
+def test_ask_refusal_json(capsys, built_index):
+    code, out, _ = run(capsys, "ask", "What is the capital of Peru?", "--json", "--index", built_index)
+    ans = json.loads(out)
+    assert code == 0 and ans["refused"] is True and ans["citations"] == []
+
+
+@pytest.mark.parametrize("argv, needles", [
+    (["ask", "   "], ["error:", "The question is empty"]),
+    (["search", ""], ["error:", "The question is empty"]),
+    (["search", "Haftar", "--date-from", "not-a-date"], ["error:", "invalid date"]),
+    (["ask", "x" * 5000], ["error:", "keep it under"]),
+])
+def test_user_errors_on_a_built_index(capsys, built_index, argv, needles):
+    code, out, err = run(capsys, *argv, "--index", built_index)
+    assert_user_error(code, err, *needles)
+
+
+def test_argparse_errors_exit_2_without_traceback(capsys, built_index):
+    with pytest.raises(SystemExit) as info:
+        main(["search", "Haftar", "--mode", "semantic", "--index", str(built_index)])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert "invalid choice" in err and "Traceback" not in err
+    with pytest.raises(SystemExit) as info:
+        main([])
+    assert info.value.code == 2
+
+
+def test_index_missing_path(capsys, tmp_path):
+    code, out, err = run(capsys, "index", tmp_path / "no-such-folder", "--index", tmp_path / "idx", "--quiet")
+    assert_user_error(code, err, "no such file or folder")
+
+
+def test_index_reports_bad_files_and_keeps_good_ones(capsys, tmp_path, articles_dir):
+    (articles_dir / "empty.txt").write_text("")
+    (articles_dir / "broken.jsonl").write_text('{"id": "ok", "text": "fine"}\n{oops\n')
+    code, out, err = run(capsys, "index", articles_dir, "--index", tmp_path / "idx", "--quiet")
+    assert_user_error(code, err, "empty.txt: the file is empty", "broken.jsonl:2: invalid JSON")
+    assert code == 1
+    assert "indexed 2 new" in out
+
+
+def test_index_with_another_encoder_names_the_fix(capsys, index_copy, articles_dir):
+    code, out, err = run(capsys, "index", articles_dir, "--encoder", "onnx", "--index", index_copy, "--quiet")
+    assert_user_error(code, err, "encoder", "--rebuild")
+
+
+def test_rebuild(capsys, index_copy, articles_dir):
+    code, out, err = run(capsys, "index", articles_dir, "--rebuild", "--index", index_copy, "--quiet")
+    assert code == 0, err
+    assert "index holds 2 articles" in out
+
+
+def test_remove_on_a_copy(capsys, index_copy):
+    code, out, _ = run(capsys, "remove", "greek-ferries", "--index", index_copy)
+    assert code == 0
+    code, out, _ = run(capsys, "stats", "--json", "--index", index_copy)
+    stats = json.loads(out)
+    assert stats["articles"] == 4
+    code, out, _ = run(capsys, "check", "--index", index_copy)
+    assert code == 0
+
+
+def test_stats_text(capsys, built_index):
+    code, out, _ = run(capsys, "stats", "--index", built_index)
+    assert code == 0 and "articles: 5" in out and "chunks: " in out
+
+
+def test_python_m_assistant_stats_subprocess(built_index):
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.run([sys.executable, "-m", "assistant", "stats", "--json", "--index", str(built_index)],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    stats = json.loads(proc.stdout)
+    assert stats["articles"] == 5 and stats["chunks"] >= 7
+    assert "Traceback" not in proc.stderr

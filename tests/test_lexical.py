@@ -1,0 +1,196 @@
+"""BM25 scores against the reference rank_bm25 implementation, name-variant expansion, persistence."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from rank_bm25 import BM25Okapi
+
+from assistant.lexical import VARIANT_WEIGHT, Lexical, is_variant, name_terms, tokenize
+
+K1, B = 1.5, 0.75
+
+DOCS = [
+    "The Turkish Parliament ratified a military cooperation agreement with the Libyan government in Tripoli.",
+    "Forces loyal to Haftar control the air after receiving drones from the United Arab Emirates.",
+    "Haftar's forces receive mercenary support from the Russian company Wagner, but Moscow denies this.",
+    "Turkey lacks a military base near Libya for secret air strikes, the expert said.",
+    "The Turkish lira fell after the central bank cut its interest rate; analysts blamed the government.",
+    "Ferry crews began a strike over pay and thousands of tourists were stranded in the port.",
+    "Sudan's sorghum harvest will fall short after the rains failed; the ministry will import wheat.",
+    "A museum in Misrata opened an archive of Qaddafi-era documents, letters and ministry files.",
+    "The government said the strike would end. The government said talks would resume; the government insisted.",
+    "It was what it was, and so it is.",  # only stopwords: an empty document
+]
+QUERIES = [
+    "military agreement with Libya",
+    "drones from the Emirates",
+    "government strike",
+    "ministry files archive",
+    "air strikes base",
+    "the government the government",  # a repeated term counts twice
+    "nothing matches zebra",
+]
+
+
+class LuceneBM25(BM25Okapi):
+    """rank_bm25's Okapi BM25 with Lucene's idf, log(1 + (N - df + 0.5) / (df + 0.5)), which is never negative.
+
+    bm25s `method="lucene"` scores idf * tf / (tf + k1 * (1 - b + b * dl / avgdl)); BM25Okapi multiplies the
+    same fraction by (k1 + 1), so its scores are bm25s's times (k1 + 1) and the rankings are identical.
+    """
+
+    def _calc_idf(self, nd):
+        for word, df in nd.items():
+            self.idf[word] = math.log(1 + (self.corpus_size - df + 0.5) / (df + 0.5))
+
+
+@pytest.fixture(scope="module")
+def lexical() -> Lexical:
+    return Lexical.build(DOCS, list(range(100, 100 + len(DOCS))))
+
+
+@pytest.fixture(scope="module")
+def reference() -> LuceneBM25:
+    return LuceneBM25(tokenize(DOCS), k1=K1, b=B)
+
+
+def reference_scores(reference: LuceneBM25, lexical: Lexical, query: str) -> np.ndarray:
+    """The reference score with the same query weights (name variants included) that `Lexical` uses."""
+    out = np.zeros(len(DOCS))
+    for term, weight in lexical.query_terms(query).items():
+        out += weight * reference.get_scores([term]) / (K1 + 1)
+    return out
+
+
+def test_bm25s_settings_are_lucene_defaults(lexical):
+    assert lexical.bm25.method == "lucene"
+    assert (lexical.bm25.k1, lexical.bm25.b) == (K1, B)
+
+
+def test_tokenize_drops_stopwords_and_stems():
+    assert tokenize(["The drones were sent to Haftar's forces in 2019, a B-52."]) == [
+        ["drone", "sent", "haftar", "forc", "2019", "52"]]
+    assert tokenize(["it was what it was"]) == [[]]
+
+
+@pytest.mark.parametrize("query", QUERIES)
+def test_scores_match_rank_bm25(lexical, reference, query):
+    ours = lexical.scores(query)
+    ref = reference_scores(reference, lexical, query)
+    np.testing.assert_allclose(ours, ref, rtol=1e-4, atol=1e-5)
+    if ref.any():
+        assert np.argsort(-ours, kind="stable")[: int((ref > 0).sum())].tolist() == \
+            np.argsort(-ref, kind="stable")[: int((ref > 0).sum())].tolist()
+
+
+def test_plain_queries_equal_the_raw_reference(lexical, reference):
+    # queries without names: no variant weighting, so the reference's own get_scores applies directly
+    for query in ["military agreement", "government strike talks", "ministry wheat import"]:
+        assert all(w == 1.0 for w in lexical.query_terms(query).values())
+        np.testing.assert_allclose(lexical.scores(query), reference.get_scores(tokenize([query])[0]) / (K1 + 1),
+                                   rtol=1e-4, atol=1e-5)
+
+
+def test_idf_matches_reference(lexical, reference):
+    for term in ["govern", "militari", "drone", "strike"]:
+        assert lexical.idf(term) == pytest.approx(reference.idf[term], rel=1e-6)
+    assert lexical.idf("zebra") == 0.0
+
+
+def test_search_ranks_by_score_and_maps_ids(lexical, reference):
+    hits = lexical.search("government strike", k=3)
+    ref = reference_scores(reference, lexical, "government strike")
+    assert [i for i, _ in hits] == [100 + int(r) for r in np.argsort(-ref, kind="stable")[:3]]
+    assert [s for _, s in hits] == sorted((s for _, s in hits), reverse=True)
+    assert all(s > 0 for _, s in hits)
+    assert lexical.search("zebra unicorn", k=5) == []
+    everything = lexical.search("government strike", k=100)
+    assert len(everything) == int((ref > 0).sum())
+
+
+def test_empty_lexical():
+    empty = Lexical.build([], [])
+    assert empty.scores("anything").shape == (0,)
+    assert empty.search("anything", 5) == []
+    assert empty.query_terms("Haftar") == {}
+    assert empty.idf("haftar") == 0.0
+
+
+# --- name variants ---------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def seed_lexical(assistant) -> Lexical:
+    return assistant.index.snapshot.lexical
+
+
+@pytest.mark.parametrize("query, expected", [
+    ("Hifter", {"hifter", "haftar"}),
+    ("Haftar", {"haftar", "hifter"}),
+    ("Hafter", {"haftar", "hifter"}),  # a spelling the corpus never uses
+    ("Gaddafi", {"qaddafi"}),
+    ("Qaddafi", {"qaddafi"}),
+    ("Arno", {"arno", "arnaud"}),
+    ("Arnaud", {"arnaud", "arno"}),
+])
+def test_name_variants(seed_lexical, query, expected):
+    terms = seed_lexical.query_terms(query)
+    assert set(terms) == expected
+    own = tokenize([query])[0][0]
+    for term, weight in terms.items():
+        assert weight == (1.0 if term == own else VARIANT_WEIGHT)
+
+
+def test_ordinary_words_are_not_expanded(seed_lexical):
+    assert seed_lexical.query_terms("send") == {"send": 1.0}
+    assert "send" not in seed_lexical.query_terms("spend")
+    assert seed_lexical.query_terms("spend") == {}
+    assert seed_lexical.query_terms("drones") == {"drone": 1.0}
+    assert seed_lexical.variants("air") == []  # too short to be a name variant
+
+
+def test_names_are_capitalised_terms(seed_lexical):
+    for name in ["haftar", "hifter", "qaddafi", "wagner", "moscow", "dalaland"]:
+        assert name in seed_lexical.names
+    for word in ["drone", "support", "govern", "send"]:
+        assert word not in seed_lexical.names
+    assert name_terms(["Wagner met Wagner. the wagner", "Libya and libya"]) == set()
+    assert name_terms(["Wagner met Wagner. Wagner left and Libya"]) == {"wagner", "libya"}
+
+
+@pytest.mark.parametrize("a, b", [("hifter", "haftar"), ("qaddafi", "gaddafi"), ("arno", "arnaud"), ("sarraj", "serraj")])
+def test_is_variant(a, b):
+    assert is_variant(a, b) and is_variant(b, a)
+
+
+@pytest.mark.parametrize("a, b", [("haftar", "sarraj"), ("libya", "syria"), ("moscow", "misrata"), ("wagner", "egypt")])
+def test_is_not_variant(a, b):
+    # is_variant alone is lenient ("send"/"spend" pass it): only terms the corpus writes as names are expanded
+    assert not is_variant(a, b)
+
+
+def test_hifter_query_scores_haftar_only_passages(seed_lexical, assistant):
+    # chunk #1 of the seed spells the name "Haftar" only; a "Hifter" query still scores it
+    hits = dict(seed_lexical.search("Hifter", k=10))
+    rows = assistant.index.store.rows(list(hits))
+    haftar_only = [cid for cid, r in rows.items() if "Haftar" in r[5] and "Hifter" not in r[5]]
+    assert haftar_only and all(hits[cid] > 0 for cid in haftar_only)
+
+
+# --- persistence -----------------------------------------------------------------------------------
+def test_save_load_round_trip(lexical, tmp_path):
+    lexical.save(tmp_path / "bm25")
+    loaded = Lexical.load(tmp_path / "bm25")
+    assert loaded.ids.tolist() == lexical.ids.tolist()
+    assert loaded.names == lexical.names
+    assert loaded.vocab == lexical.vocab
+    for query in QUERIES + ["Haftar", "Qaddafi archive", "Gaddafi"]:
+        np.testing.assert_array_equal(loaded.scores(query), lexical.scores(query))
+        assert loaded.search(query, 4) == lexical.search(query, 4)
+        assert loaded.query_terms(query) == lexical.query_terms(query)
+
+
+def test_save_load_empty(tmp_path):
+    Lexical.build([], []).save(tmp_path / "empty")
+    loaded = Lexical.load(tmp_path / "empty")
+    assert loaded.bm25 is None and len(loaded.ids) == 0 and loaded.search("x y", 3) == []
