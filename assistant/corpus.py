@@ -41,7 +41,8 @@ def make_article(id: object, title: object, text: object, where: str, date: obje
     if not body:
         raise InputError(f"{where}: the article has no text")
     title = clean_text(str(title or "")).replace("\n", " ") or derive_title(body)
-    art_id = str(id).strip() if id not in (None, "") else hashlib.sha1(body.encode()).hexdigest()[:16]
+    art_id = str(id).strip() if id is not None else ""
+    art_id = art_id or hashlib.sha1(body.encode()).hexdigest()[:16]
     return Article(id=art_id, title=title, text=body, date=normalize_date(date, where),
                    source=str(source) if source else None, url=str(url) if url else None)
 
@@ -81,8 +82,9 @@ def load_jsonl(path: Path, data: str) -> list[Article]:
         where = f"{path}:{no}"
         try:
             row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise InputError(f"{where}: invalid JSON ({exc.msg})") from exc
+        except (json.JSONDecodeError, RecursionError) as exc:
+            reason = exc.msg if isinstance(exc, json.JSONDecodeError) else "nested too deeply"
+            raise InputError(f"{where}: invalid JSON ({reason})") from exc
         if not isinstance(row, dict):
             raise InputError(f"{where}: each line must be a JSON object")
         articles.append(make_article(row.get("id"), row.get("title"), row.get("text"), where,
@@ -120,7 +122,7 @@ def is_qa_file(path: Path) -> bool:
         with open(path, encoding="utf-8") as fh:
             first = next((line for line in fh if line.strip()), "")
         row = json.loads(first)
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError):
         return False
     return isinstance(row, dict) and "question" in row and "text" not in row
 

