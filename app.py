@@ -80,13 +80,15 @@ def _chat_ui(assistant: Assistant):
         return (gr.update(value="", interactive=False), gr.update(interactive=False, value="Answering…"),
                 chat, question, render.busy_html(question))
 
-    def respond(question: str, chat: list, history: list):
+    def respond(question: str, chat: list, history: list, date_from: str = "", date_to: str = "", source: str = ""):
         chat, history = list(chat or []), list(history or [])
         if not question.strip():
             gr.Warning("The question is empty; type a question about the articles.")
             return gr.skip(), gr.skip(), gr.skip()
+        filters = {k: v.strip() for k, v in (("date_from", date_from), ("date_to", date_to), ("source", source))
+                   if v and v.strip()}
         try:
-            ans = assistant.ask(question, history)
+            ans = assistant.ask(question, history, filters=filters or None)
         except AssistantError as exc:
             chat.append({"role": "assistant", "content": render.error_markdown(str(exc))})
             return chat, history, render.error_html(str(exc))
@@ -198,9 +200,14 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                         gr.Markdown("Try an example:", elem_id="examples-label")
                         with gr.Row(elem_id="examples"):
                             examples = [gr.Button(q, size="sm", variant="secondary") for q in EXAMPLES]
+                        with gr.Accordion("Filter the articles", open=False, elem_id="filters"):
+                            with gr.Row():
+                                date_from = gr.Textbox(label="From date", placeholder="YYYY-MM-DD", elem_id="date-from")
+                                date_to = gr.Textbox(label="To date", placeholder="YYYY-MM-DD", elem_id="date-to")
+                                source = gr.Textbox(label="Source", placeholder="e.g. AFP", elem_id="source")
                         new_chat = gr.Button("New conversation", size="sm", elem_id="new-chat")
                     with gr.Column(scale=4):
-                        sources = gr.HTML(render.placeholder_html(), elem_id="sources", label="Sources",
+                        sources_panel = gr.HTML(render.placeholder_html(), elem_id="sources", label="Sources",
                                           js_on_load=None)
             with gr.Tab("Sources", id="sources-tab") as sources_tab:
                 summary = gr.Markdown(elem_id="summary")
@@ -223,13 +230,13 @@ def build_app(assistant: Assistant) -> gr.Blocks:
         # One question = show it, answer it (queued, at most CONCURRENCY at once), unlock the input.
         for trigger, source in [(question.submit, question), (ask.click, question)] + \
                 [(b.click, b) for b in examples]:
-            trigger(start, [source, chatbot], [question, ask, chatbot, pending, sources], queue=False,
+            trigger(start, [source, chatbot], [question, ask, chatbot, pending, sources_panel], queue=False,
                     api_visibility="private") \
-                .then(respond, [pending, chatbot, history], [chatbot, history, sources],
+                .then(respond, [pending, chatbot, history, date_from, date_to, source], [chatbot, history, sources_panel],
                       show_progress="minimal", api_visibility="private") \
                 .then(finish, None, [question, ask], queue=False, api_visibility="private")
         for trigger in (new_chat.click, chatbot.clear):
-            trigger(reset, None, [chatbot, history, sources], queue=False, api_visibility="private")
+            trigger(reset, None, [chatbot, history, sources_panel], queue=False, api_visibility="private")
 
         listed = [table, summary, remove_id]
         writes = {"concurrency_limit": 1, "concurrency_id": "index-write", "api_visibility": "private"}
@@ -237,16 +244,17 @@ def build_app(assistant: Assistant) -> gr.Blocks:
         remove_btn.click(remove, remove_id, [status, *listed], **writes)
         sources_tab.select(listing, None, listed, queue=False, api_visibility="private")
         demo.load(listing, None, listed, queue=False, api_visibility="private")
-        demo.load(lambda: render.placeholder_html(assistant.stats()["articles"]), None, sources, queue=False,
+        demo.load(lambda: render.placeholder_html(assistant.stats()["articles"]), None, sources_panel, queue=False,
                   api_visibility="private")
 
-        def ask_api(question: str, history: list[dict] | str | None = None) -> dict:
+        def ask_api(question: str, history: list[dict] | str | None = None, filters: dict | None = None) -> dict:
             """Answer `question` given the chat `history` (a list of {role, content}, or that list as JSON).
 
-            Returns Answer.to_dict(): answer, refused, citations (with quote offsets), passages, ...
+            `filters`: optional {"date_from", "date_to", "source", "article_id"}. Returns Answer.to_dict():
+            answer, refused, citations (with quote offsets), passages, ...
             """
             try:
-                return assistant.ask(question, render.parse_history(history)).to_dict()
+                return assistant.ask(question, render.parse_history(history), filters=filters or None).to_dict()
             except AssistantError as exc:
                 raise gr.Error(str(exc), print_exception=False) from None
 

@@ -290,7 +290,7 @@ class Index:
         old = self.snapshot
         gen = old.generation + 1
         removed_chunks = set(self.store.chunk_ids(remove))
-        first = self.store.max_chunk_id() + 1
+        first = self.store.next_chunk_id()
         new_ids = np.arange(first, first + len(prepared.chunks), dtype="int64")
         vectors = old.vectors.updated(
             prepared.vectors if prepared.vectors is not None else np.zeros((0, self.dim), "float32"),
@@ -312,7 +312,8 @@ class Index:
         with self._snapshot_lock:  # readers switch generations together with the database (see refresh)
             self.store.commit(sorted(remove), list(zip(prepared.articles, prepared.hashes)),
                               list(zip(new_ids.tolist(), prepared.chunks)),
-                              {"generation": str(gen), "manifest": self.manifest(counts, snapshot)})
+                              {"generation": str(gen), "next_chunk_id": str(first + len(new_ids)),
+                               "manifest": self.manifest(counts, snapshot)})
             self.snapshot = snapshot
         # The generation is published. What follows is housekeeping: a crash or failure here leaves files that
         # the next write removes, so it is logged, never raised (the caller's data is committed).

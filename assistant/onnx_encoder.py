@@ -2,6 +2,9 @@
 
 The ONNX file is exported from the packaged weights on first use and cached, so nothing is ever
 fetched from a model hub; torch and transformers are only imported when that export has to happen.
+The export is traced with eager attention so onnxruntime's BERT optimizer can fuse it (Attention,
+EmbedLayerNormalization, SkipLayerNormalization, BiasGelu); the int8 model quantises the fused graph's MatMul
+and Attention weights and keeps the embeddings in float. See docs/speed.md for the measurements.
 """
 from __future__ import annotations
 
@@ -18,6 +21,8 @@ from .embeddings import MAX_TOKENS, MODEL_NAME, model_path, sort_by_length
 
 OPSET = 17
 DIM = 384
+GRAPH = "fused"  # part of the cached file names: a change of export recipe never reuses an older file
+QUANTIZED_OPS = ["MatMul", "Attention"]  # the embedding table stays float: int8 there costs accuracy, not speed
 DEFAULT_CACHE_DIR = Path("~/.cache/news-assistant/onnx")
 
 
@@ -55,7 +60,12 @@ def _export(model_dir: Path, out: str) -> None:
             return self.model(input_ids=input_ids, attention_mask=attention_mask,
                               token_type_ids=token_type_ids, return_dict=True).last_hidden_state
 
-    wrapper = TokenEmbeddings(AutoModel.from_pretrained(str(model_dir), local_files_only=True)).eval()
+    # Eager attention traces to the MatMul/Softmax pattern onnxruntime fuses; SDPA's does not fuse.
+    try:
+        model = AutoModel.from_pretrained(str(model_dir), local_files_only=True, attn_implementation="eager")
+    except (TypeError, ValueError):  # a transformers without the choice exports eager attention anyway
+        model = AutoModel.from_pretrained(str(model_dir), local_files_only=True)
+    wrapper = TokenEmbeddings(model).eval()
     # A padded dummy batch, so the attention-mask path is the one traced.
     ids = torch.full((2, 16), 1000, dtype=torch.long)
     mask = torch.ones_like(ids)
@@ -71,6 +81,24 @@ def _export(model_dir: Path, out: str) -> None:
         except Exception:  # legacy exporter removed or broken in this torch: try the new one
             torch.onnx.export(wrapper, (ids, mask, torch.zeros_like(ids)), out, dynamo=True,
                               external_data=False, **kwargs)
+    _fuse(out, heads=model.config.num_attention_heads, hidden=model.config.hidden_size)
+
+
+def _fuse(path: str, heads: int, hidden: int) -> None:
+    """Rewrite the exported graph in place with onnxruntime's BERT fusions (same maths, fewer, faster kernels).
+
+    Measured on the packaged model: fp32 vectors stay at cosine 1.0000 to torch, and encoding is ~1.3-1.5x
+    faster after int8 quantisation. When the optimizer cannot run, the plain export is kept (slower, same vectors).
+    """
+    import logging
+
+    try:
+        from onnxruntime.transformers.optimizer import optimize_model
+
+        fused = optimize_model(path, model_type="bert", num_heads=heads, hidden_size=hidden, opt_level=1)
+        fused.save_model_to_file(path)
+    except Exception as exc:  # noqa: BLE001 - an optimizer failure must not make the encoder unusable
+        logging.getLogger(__name__).warning("keeping the unfused ONNX export (%s: %s)", type(exc).__name__, exc)
 
 
 def ensure_onnx(cache_dir: str | os.PathLike | None = None, quantized: bool = False) -> Path:
@@ -80,7 +108,7 @@ def ensure_onnx(cache_dir: str | os.PathLike | None = None, quantized: bool = Fa
     model_dir = model_path()
     cache = Path(cache_dir or DEFAULT_CACHE_DIR).expanduser()
     cache.mkdir(parents=True, exist_ok=True)
-    stem = f"{MODEL_NAME}-{_fingerprint(model_dir)}-opset{OPSET}"
+    stem = f"{MODEL_NAME}-{_fingerprint(model_dir)}-opset{OPSET}-{GRAPH}"
     fp32, int8 = cache / f"{stem}.onnx", cache / f"{stem}-int8.onnx"
     target = int8 if quantized else fp32
     if target.exists():
@@ -92,7 +120,9 @@ def ensure_onnx(cache_dir: str | os.PathLike | None = None, quantized: bool = Fa
             from onnxruntime.quantization import QuantType, quantize_dynamic
 
             _write_atomically(int8, lambda tmp: quantize_dynamic(
-                str(fp32), tmp, per_channel=True, weight_type=QuantType.QInt8))
+                str(fp32), tmp, per_channel=True, weight_type=QuantType.QInt8, op_types_to_quantize=QUANTIZED_OPS,
+                # fused ops (com.microsoft domain) defeat shape inference: their outputs are float
+                extra_options={"DefaultTensorType": 1}))
     return target
 
 
@@ -109,6 +139,9 @@ class OnnxEncoder:
         self.path = ensure_onnx(cache_dir, quantized)
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = os.cpu_count() or 1
+        # Idle threads sleep instead of spinning: on cores shared with other work (web workers, a second
+        # process) spinning only burns the CPU the matmuls need; on idle cores the cost is within noise.
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self.session = ort.InferenceSession(str(self.path), opts, providers=["CPUExecutionProvider"])
         self.tokenizer = Tokenizer.from_file(str(model_path() / "tokenizer.json"))
         # tokenizer.json ships with 128-token truncation and fixed 128 padding; match sentence-transformers

@@ -56,8 +56,10 @@ class Store:
             out += [r[0] for r in self.query(f"SELECT id FROM chunks WHERE article_id IN ({','.join('?' * len(part))})", part)]
         return out
 
-    def max_chunk_id(self) -> int:
-        return self.query("SELECT COALESCE(MAX(id), -1) FROM chunks")[0][0]
+    def next_chunk_id(self) -> int:
+        """Chunk ids are never reused, so a search that began before a remove cannot mistake a new chunk for it."""
+        highest = self.query("SELECT COALESCE(MAX(id), -1) FROM chunks")[0][0]
+        return max(highest + 1, int(self.meta("next_chunk_id", "0")))
 
     def commit(self, remove: Sequence[str], articles: Sequence[tuple[Article, str]],
                chunks: Sequence[tuple[int, Chunk]], meta: dict[str, object]) -> None:

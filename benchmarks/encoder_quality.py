@@ -41,7 +41,10 @@ def main() -> None:
     qs = [json.loads(line) for line in open(SQUAD / "qa.jsonl", encoding="utf-8")]
     random.Random(0).shuffle(qs)
     qs = qs[: args.questions]
-    results = {}
+    out = Path(args.out)
+    previous = json.loads(out.read_text()).get("results", {}) if out.exists() else {}
+    # Results of encoders not run this time are kept (same sample only), so encoders can be measured one by one.
+    results = {k: v for k, v in previous.items() if v.get("questions") == len(qs) and k not in args.encoders}
     for enc in args.encoders:
         t0 = time.perf_counter()
         ix = Index(paths[enc], encoder=enc)
@@ -67,15 +70,15 @@ def main() -> None:
               f"hit@5 {100 * hits5 / len(qs):5.2f}  {1000 * secs / len(qs):.1f} ms/q"
               + (f"  (built in {built:.0f} s)" if built else ""), flush=True)
         ix.close()
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps({"cpu_count": os.cpu_count(), "sample_seed": 0, "results": results}, indent=2))
     print("\n| encoder | chunks | hit@1 | hit@5 | Δhit@1 vs torch | Δhit@5 vs torch |")
     print("|---|---|---|---|---|---|")
     ref = results.get("torch")
-    for enc, r in results.items():
+    for enc, r in sorted(results.items(), key=lambda kv: kv[0] != "torch"):
         d1 = f"{100 * (r['hit@1'] - ref['hit@1']):+.2f}" if ref else "–"
         d5 = f"{100 * (r['hit@5'] - ref['hit@5']):+.2f}" if ref else "–"
         print(f"| {enc} | {r['chunks']} | {100 * r['hit@1']:.2f} | {100 * r['hit@5']:.2f} | {d1} | {d5} |")
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps({"cpu_count": os.cpu_count(), "sample_seed": 0, "results": results}, indent=2))
 
 
 if __name__ == "__main__":

@@ -342,7 +342,7 @@ def main() -> int:
         report = run(url, args.sessions, args.turns, writer, article_text, timeout=args.timeout)
         print(report.summary())
         print(f"load average after: {os.getloadavg()[0]:.1f}")
-        if demo is not None:
+        if assistant is not None:
             from assistant.check import check
 
             problems = check(assistant.index)

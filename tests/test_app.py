@@ -59,6 +59,14 @@ def test_card_question_is_answered_with_the_military_base_passage(client):
     assert set(result) >= {"answer", "refused", "citations", "passages", "question", "condensed_question"}
 
 
+def test_filters_restrict_the_answer_to_matching_articles(client):
+    result = client.predict("Why did the Turkish lira fall?", [], {"source": "Nile Wire", "date_from": "2019-12-01"},
+                            api_name="/ask")
+    assert result["passages"] and all(p["source"] == "Nile Wire" and p["date"] >= "2019-12-01"
+                                      for p in result["passages"])
+    assert not result["refused"] and result["citations"][0]["article_id"] == "turkish-lira"
+
+
 def test_off_topic_question_is_refused_with_the_closest_passages(client):
     result = ask(client, OFF_TOPIC)
     assert result["refused"]

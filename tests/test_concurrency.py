@@ -19,10 +19,12 @@ from __future__ import annotations
 import importlib.util
 import shutil
 import sys
+import threading
 import time
 
 import pytest
 
+from assistant import Article
 from assistant.check import check
 from conftest import ROOT
 
@@ -57,7 +59,7 @@ def test_twenty_sessions_chat_while_another_client_uploads_and_removes_articles(
     uploads = tmp_path / "uploads"
     uploads.mkdir()
     add, remove = load.app_handlers(demo)  # the Sources tab's own handlers, bound to the app's Assistant
-    writer = load.Writer(add, remove, uploads, max_cycles=15, pause=0.2)
+    writer = load.Writer(add, remove, uploads, max_cycles=60, pause=0.2)
 
     def article_text(article_id: str) -> str | None:
         article = assistant.article(article_id)
@@ -78,3 +80,47 @@ def test_twenty_sessions_chat_while_another_client_uploads_and_removes_articles(
     assert report.citations >= SESSIONS // 2, "most conversations should be answered with citations"
     assert sorted(a["id"] for a in assistant.articles()) == before
     assert check(assistant.index) == []
+
+
+# ---- the two races behind it, made deterministic ---------------------------------------------------
+TUNA = Article("tuna", "Malta sets bluefin tuna quota", load.WRITER_TEXT.format(tonnes=300, n=0))
+TUNA_QUESTION = "What quota did Malta set for bluefin tuna?"
+
+
+def test_a_search_on_a_snapshot_taken_before_a_removal_skips_the_removed_passages(writable, monkeypatch):
+    """A reader holds the snapshot it started with while a writer removes an article: the vectors of the
+    removed chunks are still in that snapshot, their rows are gone (was: KeyError in `retrieval._rescore`)."""
+    writable.add([TUNA])
+    stale = writable.index.snapshot
+    assert any(c.article_id == "tuna" for c in writable.ask(TUNA_QUESTION).citations)
+    assert writable.remove("tuna")
+    monkeypatch.setattr(writable.index, "refresh", lambda: stale)  # as if the search began before the removal
+    ans = writable.ask(TUNA_QUESTION)
+    assert all(p.article_id != "tuna" for p in ans.passages)
+    assert all(c.article_id != "tuna" for c in ans.citations)
+    assert writable.search("Turkey combat aircraft military base")[0].article_id != "tuna"
+
+
+def test_a_reader_refreshing_during_a_commit_waits_for_the_new_generation(writable, monkeypatch):
+    """Was: the writer installed its snapshot before committing, so a reader refreshing in between saw the
+    database one generation behind, reloaded the old generation from disk and put it back over the new one."""
+    index = writable.index
+    commit = index.store.commit
+    seen: dict[str, int] = {}
+    reader = threading.Thread(target=lambda: seen.setdefault("reader", index.refresh().generation))
+
+    def slow_commit(*args, **kwargs):
+        seen["during"] = index.snapshot.generation  # not yet switched: the database still names the old one
+        reader.start()
+        reader.join(1.0)  # the reader must wait for the commit, not load the generation being replaced
+        seen["reader_done_before_commit"] = not reader.is_alive()
+        return commit(*args, **kwargs)
+
+    before = index.snapshot.generation
+    monkeypatch.setattr(index.store, "commit", slow_commit)
+    writable.add([TUNA])
+    reader.join(30)
+    after = index.snapshot.generation
+    assert seen == {"during": before, "reader_done_before_commit": False, "reader": after}
+    assert after == before + 1 == index.generation_on_disk()
+    assert check(index) == []
