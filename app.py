@@ -204,7 +204,7 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                             with gr.Row():
                                 date_from = gr.Textbox(label="From date", placeholder="YYYY-MM-DD", elem_id="date-from")
                                 date_to = gr.Textbox(label="To date", placeholder="YYYY-MM-DD", elem_id="date-to")
-                                source = gr.Textbox(label="Source", placeholder="e.g. AFP", elem_id="source")
+                                source_filter = gr.Textbox(label="Source", placeholder="e.g. AFP", elem_id="source")
                         new_chat = gr.Button("New conversation", size="sm", elem_id="new-chat")
                     with gr.Column(scale=4):
                         sources_panel = gr.HTML(render.placeholder_html(), elem_id="sources", label="Sources",
@@ -232,7 +232,7 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                 [(b.click, b) for b in examples]:
             trigger(start, [source, chatbot], [question, ask, chatbot, pending, sources_panel], queue=False,
                     api_visibility="private") \
-                .then(respond, [pending, chatbot, history, date_from, date_to, source], [chatbot, history, sources_panel],
+                .then(respond, [pending, chatbot, history, date_from, date_to, source_filter], [chatbot, history, sources_panel],
                       show_progress="minimal", api_visibility="private") \
                 .then(finish, None, [question, ask], queue=False, api_visibility="private")
         for trigger in (new_chat.click, chatbot.clear):

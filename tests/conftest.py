@@ -2,18 +2,25 @@
 from __future__ import annotations
 
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
 
 from assistant import Article, Assistant
-from assistant.corpus import load_file, load_paths
+from assistant.corpus import load_file
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 SEED_ID = "000_7b8ba0a49306706e"
 CARD_QUESTION = "Why won't Turkey send combat aircraft?"
+
+
+def copy_index(src: Path, dst: Path) -> Path:
+    """A private, writable copy of an index (without its lock file)."""
+    shutil.copytree(src, dst, ignore=shutil.ignore_patterns("write.lock"))
+    return dst
 
 
 @pytest.fixture(scope="session")
@@ -50,8 +57,24 @@ def assistant(built_index) -> Assistant:
 @pytest.fixture
 def writable(tmp_path, built_index) -> Assistant:
     """A private copy of the built index, for tests that add or remove."""
-    target = tmp_path / "index"
-    shutil.copytree(built_index, target, ignore=shutil.ignore_patterns("write.lock"))
-    a = Assistant.open(target)
+    a = Assistant.open(copy_index(built_index, tmp_path / "index"))
     yield a
     a.close()
+
+
+def serve_copy(built_index: Path, folder: Path):
+    """Serve the real app on a private copy of the test index: (assistant, demo, url)."""
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    import app
+
+    return app.serve_in_background(copy_index(built_index, folder / "index"))
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory, built_index):
+    """(assistant, url) of the app serving a private copy of the test index; one server per test module."""
+    assistant, demo, url = serve_copy(built_index, tmp_path_factory.mktemp("app"))
+    yield assistant, url
+    demo.close()
+    assistant.close()

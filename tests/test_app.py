@@ -27,17 +27,6 @@ OFF_TOPIC = "What is the best pizza recipe in Naples?"
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory, built_index):
-    """(assistant, url) of the app serving a private copy of the session's test index."""
-    target = tmp_path_factory.mktemp("app") / "index"
-    shutil.copytree(built_index, target, ignore=shutil.ignore_patterns("write.lock"))
-    assistant, demo, url = app.serve_in_background(target)
-    yield assistant, url
-    demo.close()
-    assistant.close()
-
-
-@pytest.fixture(scope="module")
 def client(served) -> Client:
     return Client(served[1], verbose=False)
 

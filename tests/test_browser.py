@@ -5,7 +5,6 @@ drives the system browser, and every request that leaves 127.0.0.1 is blocked an
 """
 from __future__ import annotations
 
-import shutil
 import sys
 from pathlib import Path
 from urllib.parse import urlparse
@@ -16,7 +15,6 @@ from assistant import Article
 from conftest import CARD_QUESTION, ROOT
 
 sys.path.insert(0, str(ROOT))
-import app  # noqa: E402  (app.py lives at the repo root)
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -43,16 +41,6 @@ UPLOAD_TEXT = ("Senegal replants mangroves in the Saloum delta\n"
                "Volunteers planted 80,000 mangrove seedlings in the Saloum delta this summer, the environment "
                "ministry in Dakar said on Tuesday.\n\n"
                "The ministry said the young trees protect fishing villages from storm surges and salt water.\n")
-
-
-@pytest.fixture(scope="module")
-def served(tmp_path_factory, built_index):
-    target = tmp_path_factory.mktemp("browser") / "index"
-    shutil.copytree(built_index, target, ignore=shutil.ignore_patterns("write.lock"))
-    assistant, demo, url = app.serve_in_background(target)
-    yield assistant, url
-    demo.close()
-    assistant.close()
 
 
 @pytest.fixture(scope="module")

@@ -3,13 +3,12 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from conftest import CARD_QUESTION, ROOT, SEED_ID
+from conftest import CARD_QUESTION, ROOT, SEED_ID, copy_index
 
 from assistant.cli import main
 
@@ -34,9 +33,7 @@ def assert_user_error(code: int, err: str, *needles: str):
 
 @pytest.fixture
 def index_copy(tmp_path, built_index) -> Path:
-    target = tmp_path / "index"
-    shutil.copytree(built_index, target, ignore=shutil.ignore_patterns("write.lock"))
-    return target
+    return copy_index(built_index, tmp_path / "index")
 
 
 @pytest.fixture

@@ -17,7 +17,6 @@ on the very `Assistant` the app answers from. The scenario and its checks live i
 from __future__ import annotations
 
 import importlib.util
-import shutil
 import sys
 import threading
 import time
@@ -26,10 +25,9 @@ import pytest
 
 from assistant import Article
 from assistant.check import check
-from conftest import ROOT
+from conftest import ROOT, serve_copy
 
 sys.path.insert(0, str(ROOT))
-import app  # noqa: E402  (app.py lives at the repo root)
 
 _spec = importlib.util.spec_from_file_location("load_benchmark", ROOT / "benchmarks" / "load.py")
 load = importlib.util.module_from_spec(_spec)
@@ -45,9 +43,7 @@ REQUEST_TIMEOUT = 120.0  # seconds; the whole run is bounded by REQUEST_TIMEOUT 
 @pytest.fixture
 def served(tmp_path, built_index):
     """(assistant, demo, url) of the app serving a private copy of the session's test index."""
-    target = tmp_path / "index"
-    shutil.copytree(built_index, target, ignore=shutil.ignore_patterns("write.lock"))
-    assistant, demo, url = app.serve_in_background(target)
+    assistant, demo, url = serve_copy(built_index, tmp_path)
     yield assistant, demo, url
     demo.close()
     assistant.close()

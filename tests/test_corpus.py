@@ -244,7 +244,7 @@ def test_jsonl_errors_name_the_line(tmp_path, line, message):
     f = write(tmp_path / "rows.jsonl", f"{good}\n\n{line}\n{good}\n")
     with pytest.raises(InputError, match=message) as info:
         load_file(f)
-    assert f"rows.jsonl:3" in str(info.value)
+    assert "rows.jsonl:3" in str(info.value)
 
 
 def test_upload_name_overrides_type_and_id(tmp_path):

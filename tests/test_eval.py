@@ -3,10 +3,9 @@ from __future__ import annotations
 
 import csv
 import json
-import shutil
 
 import pytest
-from conftest import ROOT, SEED_ID, SEEDS
+from conftest import ROOT, SEED_ID, SEEDS, copy_index
 
 from assistant.cli import main
 from assistant.errors import InputError
@@ -22,7 +21,7 @@ REPORT_FILES = ("report.json", "report.md", "questions.csv", "hitk.png", "latenc
 def test_seed_eval_end_to_end(tmp_path, built_index, capsys):
     """Seed Q&A over the seed article plus distractors: every answerable question's passage is in the top 5."""
     index, out = tmp_path / "index", tmp_path / "report"
-    shutil.copytree(built_index, index, ignore=shutil.ignore_patterns("write.lock"))
+    copy_index(built_index, index)
     rc = main(["eval", str(SEEDS / "qa.jsonl"), "--articles", str(SEEDS), "--index", str(index),
                "--out", str(out), "--compare", "--quiet"])
     printed = capsys.readouterr().out

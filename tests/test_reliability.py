@@ -45,7 +45,7 @@ from assistant.corpus import load_file, load_paths
 from assistant.errors import IndexDamagedError, IndexMissingError
 from assistant.index import validate
 
-from conftest import CARD_QUESTION, FIXTURES, ROOT, SEED_ID, SEEDS
+from conftest import CARD_QUESTION, FIXTURES, ROOT, SEED_ID, SEEDS, copy_index
 
 PY = sys.executable
 STAGES = ("embed", "faiss", "sqlite")
@@ -69,11 +69,6 @@ def cli(*args: str) -> tuple[int, str, str]:
                 root.removeHandler(h)
         root.setLevel(level)
     return code, out.getvalue(), err.getvalue()
-
-
-def copy_index(src: Path, dst: Path) -> Path:
-    shutil.copytree(src, dst, ignore=shutil.ignore_patterns("write.lock"))
-    return dst
 
 
 def contents(index: Path) -> dict:
