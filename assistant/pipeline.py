@@ -42,13 +42,17 @@ class Prepared:
 
 
 def prepare(articles: Sequence[Article], settings: ChunkSettings, encoder: Encoder,
-            batch_size: int = 64, progress: bool = False) -> Prepared:
-    """Chunk and embed a batch (the expensive, parallelisable part of indexing)."""
+            batch_size: int | None = None, progress: bool = False) -> Prepared:
+    """Chunk and embed a batch (the expensive, parallelisable part of indexing).
+
+    `batch_size=None` lets the encoder use its own best batch (64 on torch, 8 on onnxruntime; see docs/speed.md).
+    """
     chunks: list[Chunk] = []
     texts: list[str] = []
     for article in articles:
         for chunk in chunk_article(article, settings):
             chunks.append(chunk)
             texts.append(embedding_text(chunk, article.title, settings))
-    vectors = encoder.encode(texts, batch_size=batch_size, progress=progress and len(texts) > 256)
+    sized = {"batch_size": batch_size} if batch_size else {}
+    vectors = encoder.encode(texts, progress=progress and len(texts) > 256, **sized)
     return Prepared(list(articles), [content_hash(a) for a in articles], chunks, vectors)
