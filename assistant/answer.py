@@ -28,7 +28,7 @@ class Generator(Protocol):
 
 @dataclass(frozen=True)
 class Tuning:
-    """Chosen on the seed Q&A and SQuAD dev (see README, "Refusal calibration")."""
+    """Chosen on the seed Q&A and SQuAD dev; `refuse_below` by benchmarks/calibrate_refusal.py (see README)."""
 
     passages: int = 6
     read: int = 4
@@ -159,7 +159,8 @@ def answer(assistant: "Assistant", question: str, history: Sequence[Mapping[str,
     standalone = condense(question, history)
     if len(standalone) > MAX_QUERY_CHARS:  # the context words would push a valid question over the limit
         standalone = question
-    passages = assistant.search(standalone, k=ExtractiveGenerator().tuning.passages, filters=filters)
+    k = getattr(assistant.generator, "tuning", Tuning()).passages
+    passages = assistant.search(standalone, k=k, filters=filters)
     if not passages:
         result = refusal(question, passages)
     else:
