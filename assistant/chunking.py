@@ -4,11 +4,12 @@ from __future__ import annotations
 import re
 from dataclasses import asdict, dataclass
 from functools import lru_cache
-from typing import Callable, Iterable
-
-from langchain_text_splitters import RecursiveCharacterTextSplitter
+from typing import TYPE_CHECKING, Callable, Iterable
 
 from .types import Article, Chunk
+
+if TYPE_CHECKING:  # imported when first used: langchain costs ~0.6 s at start-up, and searching never splits
+    from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 _NON_SPACE = re.compile(r"\S")
 SEPARATORS = ["\n\n", "\n", ". ", "? ", "! ", "; ", ", ", " ", ""]
@@ -28,6 +29,8 @@ class ChunkSettings:
 
 @lru_cache(maxsize=8)
 def splitter(settings: ChunkSettings) -> RecursiveCharacterTextSplitter:
+    from langchain_text_splitters import RecursiveCharacterTextSplitter
+
     # Sized like `from_huggingface_tokenizer(tokenizer())` (len of `tokenize`), but through the Rust tokenizer
     # with a memo: the same counts, without transformers' per-call overhead (the top cost of indexing).
     return RecursiveCharacterTextSplitter(

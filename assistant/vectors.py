@@ -9,7 +9,10 @@ import numpy as np
 
 APPROX_THRESHOLD = 200_000
 HNSW_M = 32
-HNSW_EF_SEARCH = 128
+# Measured at 250k vectors around real chunk vectors (benchmarks/hnsw_recall.py, docs/speed.md): FAISS's default
+# efConstruction 40 with efSearch 128 kept 91% of the exact top 10; 200 and 256 keep 97%, for ~1 ms a query.
+HNSW_EF_CONSTRUCTION = 200
+HNSW_EF_SEARCH = 256
 
 
 def kind_for(n_vectors: int) -> str:
@@ -21,19 +24,25 @@ class Vectors:
 
     def __init__(self, dim: int, vecs: np.ndarray | None = None, ids: np.ndarray | None = None):
         self.dim = dim
-        self.vecs = vecs if vecs is not None else np.zeros((0, dim), dtype="float32")
         self.ids = ids if ids is not None else np.zeros(0, dtype="int64")
         self.kind = kind_for(len(self.ids))
-        self.index = self._build()
+        self._wrap(self._build(vecs if vecs is not None else np.zeros((0, dim), dtype="float32")))
 
-    def _build(self) -> faiss.Index:
+    def _wrap(self, index: faiss.Index) -> None:
+        """Keep the FAISS index (saved, cloned) and expose its vectors and the searchable `index`."""
+        self.faiss = index
+        self.vecs = _stored(index, self.dim)
+        self.index = BlasFlat(index, self.vecs) if self.kind == "flat" else index
+
+    def _build(self, vecs: np.ndarray) -> faiss.Index:
         if self.kind == "flat":
             index = faiss.IndexFlatIP(self.dim)
         else:
             index = faiss.IndexHNSWFlat(self.dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
+            index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
             index.hnsw.efSearch = HNSW_EF_SEARCH
-        if len(self.ids):
-            index.add(self.vecs)
+        if len(vecs):
+            index.add(np.ascontiguousarray(vecs, dtype="float32"))
         return index
 
     def __len__(self) -> int:
@@ -46,11 +55,11 @@ class Vectors:
             return Vectors(self.dim, np.vstack([self.vecs[keep], add_vecs]), np.concatenate([self.ids[keep], add_ids]))
         new = Vectors.__new__(Vectors)
         new.dim, new.kind = self.dim, self.kind
-        new.vecs = np.vstack([self.vecs, add_vecs])
         new.ids = np.concatenate([self.ids, add_ids])
-        new.index = faiss.clone_index(self.index)
+        index = faiss.clone_index(self.faiss)
         if len(add_ids):
-            new.index.add(np.ascontiguousarray(add_vecs, dtype="float32"))
+            index.add(np.ascontiguousarray(add_vecs, dtype="float32"))
+        new._wrap(index)
         return new
 
     def search(self, query: np.ndarray, k: int) -> list[tuple[int, float]]:
@@ -66,19 +75,77 @@ class Vectors:
     def save(self, path: Path) -> None:
         """The FAISS index at `path` and its chunk ids beside it, each written to a temp file then renamed."""
         write_atomic(path.with_suffix(".ids.npy"), lambda fh: np.save(fh, self.ids))
-        write_atomic(path, lambda fh: faiss.write_index(self.index, faiss.PyCallbackIOWriter(fh.write)))
+        write_atomic(path, lambda fh: faiss.write_index(self.faiss, faiss.PyCallbackIOWriter(fh.write)))
 
     @classmethod
     def load(cls, path: Path, dim: int) -> "Vectors":
         new = cls.__new__(cls)
-        new.index = faiss.read_index(str(path))
+        index = faiss.read_index(str(path))
         new.ids = np.load(path.with_suffix(".ids.npy"))
-        if new.index.ntotal != len(new.ids) or new.index.d != dim:
-            raise ValueError(f"{path}: {new.index.ntotal} vectors of dim {new.index.d} for {len(new.ids)} ids")
+        if index.ntotal != len(new.ids) or index.d != dim:
+            raise ValueError(f"{path}: {index.ntotal} vectors of dim {index.d} for {len(new.ids)} ids")
         new.dim, new.kind = dim, kind_for(len(new.ids))
-        flat = faiss.downcast_index(new.index.storage) if new.kind != "flat" else new.index
-        new.vecs = faiss.rev_swig_ptr(flat.get_xb(), new.index.ntotal * dim).reshape(-1, dim) if len(new.ids) else np.zeros((0, dim), dtype="float32")
+        if isinstance(index, faiss.IndexHNSW):  # the file keeps the efSearch it was written with
+            index.hnsw.efSearch = HNSW_EF_SEARCH
+        new._wrap(index)
         return new
+
+
+class BlasFlat:
+    """Exact inner-product search over a flat index's vectors through numpy's BLAS (FAISS's ranking, up to
+    float rounding of near-ties).
+
+    For the few queries a search makes, `IndexFlatIP.search` scans rows on one thread (~40 ms for 100k
+    384-d rows on the benchmark machine); one multi-threaded matrix-vector product plus a partial sort takes
+    ~2.5x less. Every other attribute is the wrapped FAISS index's.
+    """
+
+    def __init__(self, index: faiss.Index, vecs: np.ndarray):
+        self._index, self._vecs = index, vecs
+
+    def __getattr__(self, name: str):
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self._index, name)
+
+    def search(self, x: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        x = np.ascontiguousarray(np.atleast_2d(x), dtype="float32")
+        n = len(self._vecs)
+        dist = np.full((len(x), k), -np.finfo("float32").max, dtype="float32")
+        rows = np.full((len(x), k), -1, dtype="int64")
+        if not n or k <= 0:
+            return dist, rows
+        scores = x @ self._vecs.T
+        top = min(k, n)
+        for i, s in enumerate(scores):
+            best = np.argpartition(-s, top - 1)[:top] if top < n else np.arange(n)
+            best = best[np.argsort(-s[best], kind="stable")]
+            dist[i, :top], rows[i, :top] = s[best], best
+        return dist, rows
+
+
+def _stored(index: faiss.Index, dim: int) -> np.ndarray:
+    """The vectors FAISS holds, as a read-only numpy view (no second copy in memory).
+
+    The view keeps `index` alive (it is the array's base), so it never outlives the memory it points to.
+    Valid while `index` is not added to: a `Vectors` never changes its index after construction (updates
+    build a new one).
+    """
+    if not index.ntotal:
+        return np.zeros((0, dim), dtype="float32")
+    flat = faiss.downcast_index(index.storage) if isinstance(index, faiss.IndexHNSW) else index
+    raw = faiss.rev_swig_ptr(flat.get_xb(), index.ntotal * dim)
+    view = np.asarray(_Owner(raw, index)).reshape(-1, dim)
+    view.flags.writeable = False
+    return view
+
+
+class _Owner:
+    """Array base that holds the FAISS index whose memory the array uses."""
+
+    def __init__(self, raw: np.ndarray, index: faiss.Index):
+        self.__array_interface__ = raw.__array_interface__
+        self.index = index
 
 
 def write_atomic(path: Path, write) -> None:
