@@ -38,7 +38,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=500)
     ap.add_argument("--chars", type=int, default=1000)
-    ap.add_argument("--batch-size", type=int, default=64)
+    ap.add_argument("--batch-size", type=int, default=None, help="default: each encoder's own (torch 64, onnx 8)")
     ap.add_argument("--cache-dir", default=None)
     args = ap.parse_args()
     texts = make_texts(args.n, args.chars)
@@ -49,12 +49,12 @@ def main() -> None:
         enc.encode(texts[:8])  # warm-up: first-call allocations are not throughput
         load = time.perf_counter() - t0
         t0 = time.perf_counter()
-        vecs = enc.encode(texts, batch_size=args.batch_size)
+        vecs = enc.encode(texts, **({"batch_size": args.batch_size} if args.batch_size else {}))
         secs = time.perf_counter() - t0
         ref = vecs if ref is None else ref
         cos = np.sum(vecs * ref, axis=1)  # rows are unit length
         rows.append((backend, load, len(texts) / secs, cos.min(), cos.mean()))
-    print(f"{len(texts)} texts, mean {np.mean([len(t) for t in texts]):.0f} chars, batch {args.batch_size}")
+    print(f"{len(texts)} texts, mean {np.mean([len(t) for t in texts]):.0f} chars, batch {args.batch_size or 'default'}")
     print(f"{'backend':<10} {'load s':>7} {'texts/s':>8} {'min cos':>8} {'mean cos':>9}")
     for backend, load, speed, cmin, cmean in rows:
         print(f"{backend:<10} {load:>7.1f} {speed:>8.1f} {cmin:>8.4f} {cmean:>9.4f}")
