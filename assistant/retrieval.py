@@ -118,7 +118,7 @@ def _candidates(snap: Snapshot, qvec, bm25, mask, n: int) -> np.ndarray:
     pools = []
     if qvec is not None:
         if mask is None:
-            pools.append(_dense_rows(snap, qvec, n))
+            pools.append(snap.vectors.top_rows(qvec, n)[0])
         else:
             rows = np.flatnonzero(mask)
             pools.append(rows[_top(snap.vectors.vecs[rows] @ qvec, n)])
@@ -127,13 +127,6 @@ def _candidates(snap: Snapshot, qvec, bm25, mask, n: int) -> np.ndarray:
         top = _top(scores, n)
         pools.append(top[scores[top] > 0])
     return np.unique(np.concatenate(pools)) if pools else np.zeros(0, dtype="int64")
-
-
-def _dense_rows(snap: Snapshot, qvec: np.ndarray, n: int) -> np.ndarray:
-    id_to_row = {int(i): r for r, i in enumerate(snap.vectors.ids)} if snap.vectors.kind != "flat" else None
-    hits = snap.vectors.index.search(qvec.reshape(1, -1), min(n, len(snap.vectors)))[1][0]
-    hits = hits[hits >= 0]
-    return hits if id_to_row is None else np.array([id_to_row[int(snap.vectors.ids[h])] for h in hits])
 
 
 def _rescore(index: Index, snap: Snapshot, query: str, qvec, bm25, rows, weights: Weights) -> list[tuple[int, float]]:

@@ -62,11 +62,17 @@ class Vectors:
         new._wrap(index)
         return new
 
-    def search(self, query: np.ndarray, k: int) -> list[tuple[int, float]]:
+    def top_rows(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """(rows, scores) of the k nearest vectors; rows index `ids` and `vecs` (FAISS rows are ours, no id map)."""
         if not len(self.ids) or k <= 0:
-            return []
+            return np.zeros(0, dtype="int64"), np.zeros(0, dtype="float32")
         scores, rows = self.index.search(query.reshape(1, -1).astype("float32"), min(k, len(self.ids)))
-        return [(int(self.ids[r]), float(s)) for s, r in zip(scores[0], rows[0]) if r >= 0]
+        found = rows[0] >= 0
+        return rows[0][found], scores[0][found]
+
+    def search(self, query: np.ndarray, k: int) -> list[tuple[int, float]]:
+        rows, scores = self.top_rows(query, k)
+        return [(int(self.ids[r]), float(s)) for r, s in zip(rows, scores)]
 
     def scores_for(self, query: np.ndarray, rows: np.ndarray) -> np.ndarray:
         """Exact similarity of the query to chosen rows (for fusing with BM25 candidates)."""
