@@ -105,12 +105,12 @@ def search(index: Index, query: str, k: int = 5, filters: Mapping[str, object] |
     bm25 = snap.lexical.scores(query) if mode != "dense" else None
     rows = _candidates(snap, qvec, bm25, mask, weights.candidates if mode == "hybrid" else k)
     if mode == "dense":
-        scored = sorted(((int(r), float(snap.vectors.vecs[r] @ qvec)) for r in rows), key=lambda x: -x[1])
+        scored, fetched = sorted(((int(r), float(snap.vectors.vecs[r] @ qvec)) for r in rows), key=lambda x: -x[1]), {}
     elif mode == "bm25":
-        scored = sorted(((int(r), float(bm25[r])) for r in rows if bm25[r] > 0), key=lambda x: -x[1])
+        scored, fetched = sorted(((int(r), float(bm25[r])) for r in rows if bm25[r] > 0), key=lambda x: -x[1]), {}
     else:
-        scored = _rescore(index, snap, query, qvec, bm25, rows, weights)
-    return _passages(index, snap, scored, k, weights, diversify=mode == "hybrid")
+        scored, fetched = _rescore(index, snap, query, qvec, bm25, rows, weights)
+    return _passages(index, snap, scored, k, weights, diversify=mode == "hybrid", fetched=fetched)
 
 
 def _candidates(snap: Snapshot, qvec, bm25, mask, n: int) -> np.ndarray:
@@ -129,9 +129,11 @@ def _candidates(snap: Snapshot, qvec, bm25, mask, n: int) -> np.ndarray:
     return np.unique(np.concatenate(pools)) if pools else np.zeros(0, dtype="int64")
 
 
-def _rescore(index: Index, snap: Snapshot, query: str, qvec, bm25, rows, weights: Weights) -> list[tuple[int, float]]:
+def _rescore(index: Index, snap: Snapshot, query: str, qvec, bm25, rows,
+             weights: Weights) -> tuple[list[tuple[int, float]], dict[int, tuple]]:
+    """(row, score) best first, and the store rows it read (so `_passages` need not read them again)."""
     if not len(rows):
-        return []
+        return [], {}
     dense = snap.vectors.vecs[rows] @ qvec
     lex = bm25[rows] / max(float(bm25[rows].max()), 1e-9)
     first = dense * weights.dense + lex * weights.bm25
@@ -148,12 +150,15 @@ def _rescore(index: Index, snap: Snapshot, query: str, qvec, bm25, rows, weights
                 continue
             cov = sentence_coverage(row[5], term_w)
         out.append((int(r), float(base + weights.sentence * cov)))
-    return sorted(out, key=lambda x: -x[1])
+    return sorted(out, key=lambda x: -x[1]), texts
 
 
-def _passages(index: Index, snap: Snapshot, scored, k: int, weights: Weights, diversify: bool) -> list[Passage]:
+def _passages(index: Index, snap: Snapshot, scored, k: int, weights: Weights, diversify: bool,
+              fetched: Mapping[int, tuple]) -> list[Passage]:
     pool = scored[: max(k * 4, 20)] if diversify else scored[:k]
-    rows = index.store.rows([int(snap.vectors.ids[r]) for r, _ in pool])
+    wanted = [int(snap.vectors.ids[r]) for r, _ in pool]
+    rows = {cid: fetched[cid] for cid in wanted if cid in fetched}
+    rows.update(index.store.rows([cid for cid in wanted if cid not in fetched]))
     # A writer may have removed an article since `snap` was taken: its chunks still have vectors in the
     # snapshot but no rows any more. They are skipped, so no answer cites a passage that is gone.
     pool = [(r, s) for r, s in pool if int(snap.vectors.ids[r]) in rows]
