@@ -12,11 +12,12 @@ import shutil
 import sqlite3
 import sys
 import threading
-from functools import cached_property
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
-from typing import Sequence
+from typing import Iterator, Sequence
 
 import numpy as np
 from filelock import FileLock, Timeout
@@ -228,54 +229,52 @@ class Index:
                 "generation": snap.generation, **counts}
 
     # ---- writing -------------------------------------------------------------------------------
-    def _locked(self) -> FileLock:
-        return acquire_write_lock(self.path, self.lock_timeout)
+    @contextmanager
+    def _writing(self) -> Iterator[None]:
+        """One writer at a time, in this process and across processes, on the latest published generation."""
+        with self._write_lock:
+            lock = acquire_write_lock(self.path, self.lock_timeout)
+            try:
+                self.refresh()
+                yield
+            finally:
+                lock.release()
 
-    def pending(self, articles: Sequence[Article]) -> tuple[list[Article], int]:
-        """Articles that are new or changed, and how many are unchanged."""
+    def pending(self, articles: Sequence[Article]) -> tuple[list[Article], set[str]]:
+        """Articles that are new or changed, and the ids among them that replace a stored version."""
         validate(articles)
         check_unique(articles)
         stored = self.store.hashes(a.id for a in articles)
         todo = [a for a in articles if stored.get(a.id) != content_hash(a)]
-        return todo, len(articles) - len(todo)
+        return todo, {a.id for a in todo if a.id in stored}
 
     def add(self, articles: Sequence[Article], progress: bool = False) -> AddResult:
-        with self._write_lock:
-            lock = self._locked()
-            try:
-                self.refresh()
-                todo, unchanged = self.pending(articles)
-                if not todo:
-                    self._tidy()
-                    return AddResult(unchanged=unchanged)
-                replaced = set(self.store.hashes(a.id for a in todo))
-                log.info("writing %d new and %d changed articles (%d unchanged) to %s", len(todo) - len(replaced),
-                         len(replaced), unchanged, self.path,
-                         extra={"event": "write", "index": str(self.path), "new": len(todo) - len(replaced),
-                                "changed": len(replaced), "unchanged": unchanged})
-                checkpoint("embed")
-                started = time.monotonic()
-                prepared = prepare(todo, self.settings, self.encoder, progress=progress)
-                log.info("embedded %d chunks of %d articles in %.1f s", len(prepared.chunks), len(todo),
-                         time.monotonic() - started, extra={"event": "embedded", "articles": len(todo),
-                                                             "chunks": len(prepared.chunks),
-                                                             "seconds": round(time.monotonic() - started, 3)})
-                self._write_or_explain(prepared, replaced)
-                return AddResult(len(todo) - len(replaced), len(replaced), unchanged, len(prepared.chunks))
-            finally:
-                lock.release()
+        with self._writing():
+            todo, replaced = self.pending(articles)
+            unchanged = len(articles) - len(todo)
+            if not todo:
+                self._tidy()
+                return AddResult(unchanged=unchanged)
+            log.info("writing %d new and %d changed articles (%d unchanged) to %s", len(todo) - len(replaced),
+                     len(replaced), unchanged, self.path,
+                     extra={"event": "write", "index": str(self.path), "new": len(todo) - len(replaced),
+                            "changed": len(replaced), "unchanged": unchanged})
+            checkpoint("embed")
+            started = time.monotonic()
+            prepared = prepare(todo, self.settings, self.encoder, progress=progress)
+            seconds = time.monotonic() - started
+            log.info("embedded %d chunks of %d articles in %.1f s", len(prepared.chunks), len(todo), seconds,
+                     extra={"event": "embedded", "articles": len(todo), "chunks": len(prepared.chunks),
+                            "seconds": round(seconds, 3)})
+            self._write_or_explain(prepared, replaced)
+            return AddResult(len(todo) - len(replaced), len(replaced), unchanged, len(prepared.chunks))
 
     def remove(self, article_ids: Sequence[str]) -> int:
-        with self._write_lock:
-            lock = self._locked()
-            try:
-                self.refresh()
-                present = set(self.store.hashes(article_ids))
-                if present:
-                    self._write_or_explain(Prepared([], []), present)
-                return len(present)
-            finally:
-                lock.release()
+        with self._writing():
+            present = set(self.store.hashes(article_ids))
+            if present:
+                self._write_or_explain(Prepared([], []), present)
+            return len(present)
 
     def _write_or_explain(self, prepared: Prepared, remove: set[str]) -> None:
         """`write`, with disk and database failures (full disk, read-only folder) as an `AssistantError`."""
