@@ -40,6 +40,7 @@ class Tuning:
     keep_ratio: float = 0.85
     redundant: float = 0.8
     max_sentences: int = 3
+    shortlist: int = 6  # sentences encoded per question (0: all of them)
 
 
 @dataclass
@@ -84,16 +85,37 @@ class ExtractiveGenerator:
         weights = {t: lexical.idf(t) * w for t, w in lexical.query_terms(question).items()}
         total = sum(weights.values()) or 1.0
         t = self.tuning
-        vecs = assistant.index.encoder.encode([question] + [c.text for c in cands])
-        for c, vec in zip(cands, vecs[1:]):
-            terms = set(tokenize([c.text])[0])
+        for c, terms in zip(cands, map(set, tokenize([c.text for c in cands]))):
             c.coverage = sum(w for term, w in weights.items() if term in terms) / total
-            c.vec = vec
-            c.score = t.lexical * c.coverage + t.dense * float(vec @ vecs[0]) + t.prior / (1 + c.rank)
-        for prev, c in zip(cands, cands[1:]):
-            same_flow = prev.passage is c.passage and 0 <= c.start - prev.end <= 2
-            if same_flow and (prev.text.rstrip().endswith("?") or ANAPHORIC_START.match(c.text)):
+            c.score = t.lexical * c.coverage + t.prior / (1 + c.rank)
+        carries = [i for i in range(1, len(cands)) if _carries(cands[i - 1], cands[i])]
+        chosen = self.shortlist(cands, carries)
+        vecs = assistant.index.encoder.encode([question] + [cands[i].text for i in chosen])
+        for i, vec in zip(chosen, vecs[1:]):
+            cands[i].vec = vec
+            cands[i].score += t.dense * float(vec @ vecs[0])
+        for i in carries:
+            prev, c = cands[i - 1], cands[i]
+            if prev.vec is not None and c.vec is not None:
                 c.score = max(c.score, t.carry * prev.score)
+        cands[:] = [c for c in cands if c.vec is not None]
+
+    def shortlist(self, cands: list[Candidate], carries: list[int]) -> list[int]:
+        """Sentences worth encoding: the best by overlap and rank, each with the sentence it carries from.
+
+        Encoding the question's ~40 candidate sentences was most of an `ask`; a sentence that shares no weighted
+        term with the question and is outranked by `shortlist` others almost never becomes the quote (measured
+        on SQuAD dev, docs/speed.md).
+        """
+        n = self.tuning.shortlist
+        if not n or len(cands) <= n:
+            return list(range(len(cands)))
+        best = sorted(range(len(cands)), key=lambda i: (-cands[i].score, i))[:n]
+        keep = set(best)
+        carried = set(carries)
+        keep.update(i - 1 for i in best if i in carried)
+        keep.update(i + 1 for i in best if i + 1 in carried)
+        return sorted(keep)
 
     def generate(self, question: str, passages: Sequence[Passage], assistant: "Assistant") -> Answer:
         cands = self.candidates(passages)
@@ -109,6 +131,12 @@ class ExtractiveGenerator:
             if all(float(c.vec @ p.vec) < self.tuning.redundant and not _overlaps(c, p) for p in picked):
                 picked.append(c)
         return compose(question, picked, passages)
+
+
+def _carries(prev: Candidate, c: Candidate) -> bool:
+    """`c` continues `prev` (a question, or "He/It ..." after it) and may take its score."""
+    same_flow = prev.passage is c.passage and 0 <= c.start - prev.end <= 2
+    return same_flow and (prev.text.rstrip().endswith("?") or bool(ANAPHORIC_START.match(c.text)))
 
 
 def _overlaps(a: Candidate, b: Candidate) -> bool:

@@ -14,7 +14,7 @@ import sys
 import threading
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Iterator, Sequence
@@ -28,13 +28,13 @@ from .embeddings import MODEL_DIM, MODEL_NAME, Encoder, load_encoder
 from .errors import (AssistantError, IndexDamagedError, IndexLockedError, IndexMismatchError, IndexMissingError,
                      InputError)
 from .lexical import Lexical
-from .pipeline import Prepared, check_unique, content_hash, prepare
+from .pipeline import Prepared, check_unique, content_hash, prepare, sentence_json
 from .store import Store
 from .types import Article
 from .vectors import Vectors
 
 log = logging.getLogger(__name__)
-DEFAULT_ENCODER = "torch"
+DEFAULT_ENCODER = "onnx-int8"
 DEFAULT_LOCK_TIMEOUT = 600.0
 DB_NAME = "index.sqlite"
 
@@ -121,6 +121,7 @@ class Snapshot:
     generation: int
     vectors: Vectors
     lexical: Lexical
+    cache: dict = field(default_factory=dict)  # what is derived from this generation once (filters.row_fields)
 
 
 class Index:
@@ -298,11 +299,7 @@ class Index:
         self._clean(keep=old.generation)
         checkpoint("faiss")
         vectors.save(vec_path)
-        ids, texts = self.store.all_chunk_texts()
-        keep = [(i, t) for i, t in zip(ids, texts) if i not in removed_chunks]
-        titles = {a.id: a.title for a in prepared.articles}
-        keep += [(int(i), f"{titles[c.article_id]}\n{c.text}") for i, c in zip(new_ids, prepared.chunks)]
-        lexical = Lexical.build([t for _, t in keep], [i for i, _ in keep])
+        lexical = self._lexical(old.lexical, prepared, new_ids, removed_chunks)
         lexical.save(bm25_path)
         fsync(*sorted(bm25_path.iterdir()), bm25_path, self.path)  # on disk before the commit names them
         snapshot = Snapshot(gen, vectors, lexical)
@@ -310,7 +307,7 @@ class Index:
         counts = {"articles": self.store.counts()["articles"] - len(remove) + len(prepared.articles), "chunks": len(vectors)}
         with self._snapshot_lock:  # readers switch generations together with the database (see refresh)
             self.store.commit(sorted(remove), list(zip(prepared.articles, prepared.hashes)),
-                              list(zip(new_ids.tolist(), prepared.chunks)),
+                              list(zip(new_ids.tolist(), prepared.chunks, sentence_json(prepared))),
                               {"generation": str(gen), "next_chunk_id": str(first + len(new_ids)),
                                "manifest": self.manifest(counts, snapshot)})
             self.snapshot = snapshot
@@ -326,6 +323,18 @@ class Index:
         log.info("published generation %d: %d articles, %d chunks", gen, stored["articles"], stored["chunks"],
                  extra={"event": "published", "index": str(self.path), "generation": gen,
                         "articles": stored["articles"], "chunks": stored["chunks"]})
+
+    def _lexical(self, old: Lexical, prepared: Prepared, new_ids: np.ndarray, removed: set[int]) -> Lexical:
+        """The next BM25 generation: `old` updated with the new chunks' texts (title + chunk, as embedded)."""
+        titles = {a.id: a.title for a in prepared.articles}
+        texts = [f"{titles[c.article_id]}\n{c.text}" for c in prepared.chunks]
+        if old.updatable:
+            return old.updated(removed, texts, new_ids.tolist(), self.store.chunk_texts(sorted(removed)))
+        log.info("rebuilding BM25 from every chunk once: %s was written by an older version", self.path,
+                 extra={"event": "bm25_rebuild", "index": str(self.path)})
+        ids, stored = self.store.all_chunk_texts()
+        keep = [(i, t) for i, t in zip(ids, stored) if i not in removed]
+        return Lexical.build([t for _, t in keep] + texts, [i for i, _ in keep] + new_ids.tolist())
 
     def _tidy(self) -> None:
         """Under the write lock, with nothing to write: finish the housekeeping an interrupted write skipped."""

@@ -23,9 +23,10 @@ from .embeddings import MAX_TOKENS, MODEL_NAME, model_path
 OPSET = 17
 DIM = 384
 GRAPH = "fused"  # part of the cached file names: a change of export recipe never reuses an older file
-# Length-sorted batches of 8 ran ~1.3x faster than 64 on 2 cores (the activations stay in cache), with the same
-# int8 fidelity to torch (mean cosine 0.9945 vs 0.9944). Measured in docs/speed.md.
-BATCH_SIZE = 8
+# One text per run: as fast as length-sorted batches of 8 on 2 cores (96 vs 89 chunks/s, docs/speed.md), and
+# dynamic int8 quantises activations per run, so only then is a text's vector independent of its batchmates
+# (batched, the same chunk moved by up to 0.013 in cosine from one build to another).
+BATCH_SIZE = 1
 WINDOW = 4096  # texts tokenised and length-sorted together
 QUANTIZED_OPS = ["MatMul", "Attention"]  # the embedding table stays float: int8 there costs accuracy, not speed
 DEFAULT_CACHE_DIR = Path("~/.cache/news-assistant/onnx")
@@ -106,29 +107,91 @@ def _fuse(path: str, heads: int, hidden: int) -> None:
         logging.getLogger(__name__).warning("keeping the unfused ONNX export (%s: %s)", type(exc).__name__, exc)
 
 
-def ensure_onnx(cache_dir: str | os.PathLike | None = None, quantized: bool = False) -> Path:
-    """Path of the cached ONNX model, exporting (and quantising) it once; safe across processes."""
-    from filelock import FileLock
+def shared_cache() -> Path:
+    """Where exports are made once per user and machine (`ASSISTANT_MODEL_CACHE` overrides it)."""
+    return Path(os.environ.get("ASSISTANT_MODEL_CACHE") or DEFAULT_CACHE_DIR).expanduser()
 
+
+def ensure_onnx(cache_dir: str | os.PathLike | None = None, quantized: bool = False) -> Path:
+    """Path of the ONNX model in `cache_dir` (an index's `models/`), made once and safe across processes.
+
+    The export is made in the shared cache and hard-linked (or copied) into `cache_dir`, so every index folder
+    carries its own model file while a machine exports it only once; where the shared cache cannot be written,
+    the export is made in `cache_dir` itself.
+    """
     model_dir = model_path()
-    cache = Path(cache_dir or DEFAULT_CACHE_DIR).expanduser()
-    cache.mkdir(parents=True, exist_ok=True)
     stem = f"{MODEL_NAME}-{_fingerprint(model_dir)}-opset{OPSET}-{GRAPH}"
-    fp32, int8 = cache / f"{stem}.onnx", cache / f"{stem}-int8.onnx"
-    target = int8 if quantized else fp32
+    name = f"{stem}-int8.onnx" if quantized else f"{stem}.onnx"
+    cache = Path(cache_dir).expanduser() if cache_dir else shared_cache()
+    target = cache / name
     if target.exists():
         return target
+    cache.mkdir(parents=True, exist_ok=True)
+    shared = shared_cache()
+    if cache.resolve() != shared.resolve():
+        try:
+            shared.mkdir(parents=True, exist_ok=True)
+            source = _build(shared, stem, quantized, model_dir)
+        except OSError:
+            return _build(cache, stem, quantized, model_dir)
+        _write_atomically(target, lambda tmp: _link_or_copy(source, tmp))
+        return target
+    return _build(cache, stem, quantized, model_dir)
+
+
+def _link_or_copy(source: Path, tmp: str) -> None:
+    os.unlink(tmp)
+    try:
+        os.link(source, tmp)
+    except OSError:  # another file system, or links not allowed
+        import shutil
+
+        shutil.copyfile(source, tmp)
+
+
+def _build(cache: Path, stem: str, quantized: bool, model_dir: Path) -> Path:
+    """Export (and quantise) into `cache` under its lock, each step in a child process (see `_run_child`)."""
+    from filelock import FileLock
+
+    fp32, int8 = cache / f"{stem}.onnx", cache / f"{stem}-int8.onnx"
+    target = int8 if quantized else fp32
     with FileLock(str(cache / f"{stem}.lock")):
         if not fp32.exists():  # another process may have finished while we waited for the lock
-            _write_atomically(fp32, lambda tmp: _export(model_dir, tmp))
+            _write_atomically(fp32, lambda tmp: _run_child("export", str(model_dir), tmp))
         if quantized and not int8.exists():
-            from onnxruntime.quantization import QuantType, quantize_dynamic
-
-            _write_atomically(int8, lambda tmp: quantize_dynamic(
-                str(fp32), tmp, per_channel=True, weight_type=QuantType.QInt8, op_types_to_quantize=QUANTIZED_OPS,
-                # fused ops (com.microsoft domain) defeat shape inference: their outputs are float
-                extra_options={"DefaultTensorType": 1}))
+            _write_atomically(int8, lambda tmp: _run_child("quantize", str(fp32), tmp))
     return target
+
+
+def _run_child(step: str, source: str, out: str) -> None:
+    """Run an export step in a fresh Python whose working folder is a temp dir.
+
+    onnxruntime's shape inference drops files (`sym_shape_infer_temp.onnx` and a UUID-named `.data`) into the
+    working folder when it gives up on a fused op, and the export needs torch: in a child, neither reaches the
+    caller's folder or memory (a server answering questions never imports torch).
+    """
+    import subprocess
+    import sys
+
+    package_parent = str(Path(__file__).resolve().parent.parent)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [package_parent, os.environ.get("PYTHONPATH")])))
+    with tempfile.TemporaryDirectory(prefix="news-assistant-onnx-") as work:
+        done = subprocess.run([sys.executable, "-m", "assistant.onnx_encoder", step, source, out], cwd=work,
+                              env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        from .errors import AssistantError
+
+        tail = "\n".join((done.stderr or done.stdout).strip().splitlines()[-5:])
+        raise AssistantError(f"could not {step} the ONNX model to {out}: {tail}; "
+                             "use `--encoder torch`, or reinstall onnx and onnxruntime")
+
+
+def _quantize(fp32: str, out: str) -> None:
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    quantize_dynamic(fp32, out, per_channel=True, weight_type=QuantType.QInt8, op_types_to_quantize=QUANTIZED_OPS,
+                     # fused ops (com.microsoft domain) defeat shape inference: their outputs are float
+                     extra_options={"DefaultTensorType": 1})
 
 
 class OnnxEncoder:
@@ -207,3 +270,10 @@ class OnnxEncoder:
         if bar is not None:
             bar.close()
         return out
+
+
+if __name__ == "__main__":  # the child process of `_run_child`
+    import sys
+
+    step, src, dst = sys.argv[1:4]
+    _export(Path(src), dst) if step == "export" else _quantize(src, dst)

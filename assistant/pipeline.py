@@ -1,4 +1,4 @@
-"""The stateless ingestion stages over a batch of articles: chunk, embed. Only the index writes.
+"""The stateless ingestion stages over a batch of articles: chunk, embed, split sentences. Only the index writes.
 
 Each function takes and returns plain data, so a distributed engine (e.g. Ray `map_batches`) can run
 them on many workers and feed the results to the single `Index.write` call.
@@ -15,6 +15,7 @@ import numpy as np
 from .chunking import ChunkSettings, chunk_article, embedding_text
 from .embeddings import Encoder
 from .errors import InputError
+from .sentences import sentence_spans
 from .types import Article, Chunk
 
 
@@ -39,6 +40,7 @@ class Prepared:
     hashes: list[str]
     chunks: list[Chunk] = field(default_factory=list)
     vectors: np.ndarray | None = None
+    sentences: list[tuple[tuple[int, int], ...]] = field(default_factory=list)  # spans within each chunk
 
 
 def prepare(articles: Sequence[Article], settings: ChunkSettings, encoder: Encoder,
@@ -55,4 +57,11 @@ def prepare(articles: Sequence[Article], settings: ChunkSettings, encoder: Encod
             texts.append(embedding_text(chunk, article.title, settings))
     sized = {"batch_size": batch_size} if batch_size else {}
     vectors = encoder.encode(texts, progress=progress and len(texts) > 256, **sized)
-    return Prepared(list(articles), [content_hash(a) for a in articles], chunks, vectors)
+    return Prepared(list(articles), [content_hash(a) for a in articles], chunks, vectors,
+                    [sentence_spans(c.text) for c in chunks])
+
+
+def sentence_json(prepared: Prepared) -> list[str]:
+    """Each chunk's sentence spans as stored (computed here when the batch came without them)."""
+    spans = prepared.sentences or [sentence_spans(c.text) for c in prepared.chunks]
+    return [json.dumps(s, separators=(",", ":")) for s in spans]

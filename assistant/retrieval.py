@@ -1,6 +1,8 @@
 """Hybrid retrieval: dense (FAISS) and BM25 candidates, fused, rescored by their best sentences, diversified."""
 from __future__ import annotations
 
+import json
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Mapping
@@ -8,13 +10,14 @@ from typing import Mapping
 import numpy as np
 
 from .errors import InputError
+from .filters import check_filters
+from .filters import mask as filter_mask
 from .index import Index, Snapshot
 from .lexical import tokenize
 from .sentences import sentence_spans
 from .types import Passage
 
 MODES = ("hybrid", "dense", "bm25")
-FILTER_KEYS = {"date_from", "date_to", "source", "article_id"}
 MAX_QUERY_CHARS = 2000
 
 
@@ -38,33 +41,6 @@ def check_query(query: str) -> str:
     return " ".join(query.split())
 
 
-def allowed_ids(index: Index, filters: Mapping[str, object] | None) -> set[int] | None:
-    """Chunk ids that pass the filters, or None for no filtering."""
-    if not filters:
-        return None
-    unknown = set(filters) - FILTER_KEYS
-    if unknown:
-        raise InputError(f"Unknown filter {', '.join(sorted(unknown))}; use {', '.join(sorted(FILTER_KEYS))}")
-    from .corpus import normalize_date
-
-    clauses, params = [], []
-    for key, op in (("date_from", ">="), ("date_to", "<=")):
-        if filters.get(key):
-            clauses.append(f"a.date IS NOT NULL AND a.date {op} ?")
-            params.append(normalize_date(filters[key], f"filter {key}"))
-    if filters.get("source"):
-        clauses.append("LOWER(a.source) = LOWER(?)")
-        params.append(str(filters["source"]))
-    if filters.get("article_id"):
-        ids = filters["article_id"]
-        ids = [ids] if isinstance(ids, str) else list(ids)
-        clauses.append(f"a.id IN ({','.join('?' * len(ids))})")
-        params += ids
-    if not clauses:
-        return None
-    return index.store.filtered_ids(" AND ".join(clauses), params)
-
-
 def _top(scores: np.ndarray, k: int) -> np.ndarray:
     k = min(k, len(scores))
     if k <= 0:
@@ -74,21 +50,26 @@ def _top(scores: np.ndarray, k: int) -> np.ndarray:
 
 
 @lru_cache(maxsize=20_000)
-def sentence_terms(text: str) -> tuple[frozenset[str], ...]:
-    return tuple(frozenset(t) for t in tokenize([text[s:e] for s, e in sentence_spans(text)]))
+def sentence_terms(text: str, spans: str | None = None) -> tuple[frozenset[str], ...]:
+    """The terms of each sentence of a chunk; `spans` as stored at index time (JSON), else split here."""
+    cuts = json.loads(spans) if spans else sentence_spans(text)
+    return tuple(frozenset(t) for t in tokenize([text[s:e] for s, e in cuts]))
 
 
-def sentence_coverage(text: str, weights: dict[str, float]) -> float:
+def sentence_coverage(text: str, weights: dict[str, float], spans: str | None = None) -> float:
     """Share of the query's idf mass found in the passage's best sentence."""
     total = sum(weights.values())
     if total <= 0:
         return 0.0
-    return max((sum(w for t, w in weights.items() if t in terms) / total for terms in sentence_terms(text)), default=0.0)
+    wanted = weights.keys()
+    return max((sum(weights[t] for t in terms & wanted) / total for terms in sentence_terms(text, spans)),
+               default=0.0)
 
 
 def search(index: Index, query: str, k: int = 5, filters: Mapping[str, object] | None = None,
            mode: str = "hybrid", weights: Weights = Weights()) -> list[Passage]:
     query = check_query(query)
+    filters = check_filters(filters)
     if mode not in MODES:
         raise InputError(f"Unknown search mode {mode!r}; use one of {', '.join(MODES)}")
     if k <= 0:
@@ -97,12 +78,13 @@ def search(index: Index, query: str, k: int = 5, filters: Mapping[str, object] |
     ids = snap.vectors.ids
     if not len(ids):
         return []
-    allowed = allowed_ids(index, filters)
-    mask = np.isin(ids, np.fromiter(allowed, dtype="int64")) if allowed is not None else None
+    mask = filter_mask(index, snap, filters)
     if mask is not None and not mask.any():
         return []
-    qvec = index.encoder.encode([query])[0] if mode != "bm25" else None
+    # The query is encoded on another core while BM25 scores it here (onnxruntime releases the GIL).
+    encoding = _pool().submit(index.encoder.encode, [query]) if mode != "bm25" else None
     bm25 = snap.lexical.scores(query) if mode != "dense" else None
+    qvec = encoding.result()[0] if encoding is not None else None
     rows = _candidates(snap, qvec, bm25, mask, weights.candidates if mode == "hybrid" else k)
     if mode == "dense":
         scored, fetched = sorted(((int(r), float(snap.vectors.vecs[r] @ qvec)) for r in rows), key=lambda x: -x[1]), {}
@@ -113,15 +95,24 @@ def search(index: Index, query: str, k: int = 5, filters: Mapping[str, object] |
     return _passages(index, snap, scored, k, weights, diversify=mode == "hybrid", fetched=fetched)
 
 
+@lru_cache(maxsize=1)
+def _pool() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(1, thread_name_prefix="query-encode")
+
+
 def _candidates(snap: Snapshot, qvec, bm25, mask, n: int) -> np.ndarray:
     """Union of the dense and BM25 top-n rows (restricted to the filter mask)."""
     pools = []
     if qvec is not None:
         if mask is None:
             pools.append(snap.vectors.top_rows(qvec, n)[0])
-        else:
+        elif mask.sum() * 4 < len(mask):  # a narrow filter: score only its rows
             rows = np.flatnonzero(mask)
             pools.append(rows[_top(snap.vectors.vecs[rows] @ qvec, n)])
+        else:  # a wide one: one product over all rows beats gathering most of them
+            scores = np.where(mask, snap.vectors.vecs @ qvec, -np.inf)
+            top = _top(scores, n)
+            pools.append(top[mask[top]])
     if bm25 is not None:
         scores = bm25 if mask is None else np.where(mask, bm25, -1.0)
         top = _top(scores, n)
@@ -148,7 +139,7 @@ def _rescore(index: Index, snap: Snapshot, query: str, qvec, bm25, rows,
             row = texts.get(int(snap.vectors.ids[r]))
             if row is None:  # removed since `snap` was taken (see _passages)
                 continue
-            cov = sentence_coverage(row[5], term_w)
+            cov = sentence_coverage(row[5], term_w, row[10])
         out.append((int(r), float(base + weights.sentence * cov)))
     return sorted(out, key=lambda x: -x[1]), texts
 
@@ -167,7 +158,7 @@ def _passages(index: Index, snap: Snapshot, scored, k: int, weights: Weights, di
         pool = _mmr(snap, pool, k, weights.mmr, texts)
     out = []
     for r, score in pool:
-        cid, art, idx, start, end, text, title, date, source, url = rows[int(snap.vectors.ids[r])]
+        cid, art, idx, start, end, text, title, date, source, url, _ = rows[int(snap.vectors.ids[r])]
         out.append(Passage(art, title, f"{art}#{idx}", start, end, text, round(score, 4), date, source, url))
     return out
 
@@ -179,15 +170,20 @@ def _mmr(snap: Snapshot, scored, k: int, lam: float, texts: Mapping[int, str] | 
     else is left: its vector can differ by the embedded title, so the similarity penalty alone keeps it.
     """
     pool = list(scored[: max(k * 4, 20)])
-    chosen: list[tuple[int, float]] = []
-    vecs = snap.vectors.vecs
-    while pool and len(chosen) < k:
-        if not chosen:
-            chosen.append(pool.pop(0))
-            continue
-        sel = vecs[[r for r, _ in chosen]]
-        said = {texts[r] for r, _ in chosen} if texts else set()
-        fresh = [j for j in range(len(pool)) if not texts or texts[pool[j][0]] not in said] or range(len(pool))
-        best = max(fresh, key=lambda j: lam * pool[j][1] - (1 - lam) * float((sel @ vecs[pool[j][0]]).max()))
-        chosen.append(pool.pop(best))
-    return chosen
+    if not pool:
+        return []
+    rows = np.array([r for r, _ in pool])
+    relevance = lam * np.array([score for _, score in pool])
+    vecs = snap.vectors.vecs[rows]
+    sims = vecs @ vecs.T
+    said = [texts[r] for r in rows] if texts else None
+    chosen = [0]
+    left = list(range(1, len(pool)))
+    while left and len(chosen) < k:
+        spoken = {said[c] for c in chosen} if said else set()
+        fresh = [j for j in left if not said or said[j] not in spoken] or left
+        gain = relevance[fresh] - (1 - lam) * sims[np.ix_(fresh, chosen)].max(axis=1)
+        best = fresh[int(np.argmax(gain))]
+        chosen.append(best)
+        left.remove(best)
+    return [pool[c] for c in chosen]

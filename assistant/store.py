@@ -15,12 +15,12 @@ CREATE TABLE IF NOT EXISTS articles (
     hash TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS chunks (
     id INTEGER PRIMARY KEY, article_id TEXT NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
-    idx INTEGER NOT NULL, start INTEGER NOT NULL, end INTEGER NOT NULL, text TEXT NOT NULL);
+    idx INTEGER NOT NULL, start INTEGER NOT NULL, end INTEGER NOT NULL, text TEXT NOT NULL, sentences TEXT);
 CREATE INDEX IF NOT EXISTS chunks_article ON chunks(article_id);
 CREATE INDEX IF NOT EXISTS articles_date ON articles(date);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
-ROW = "c.id, c.article_id, c.idx, c.start, c.end, c.text, a.title, a.date, a.source, a.url"
+ROW = "c.id, c.article_id, c.idx, c.start, c.end, c.text, a.title, a.date, a.source, a.url, c.sentences"
 
 
 class Store:
@@ -31,6 +31,16 @@ class Store:
         self.conn.execute("PRAGMA foreign_keys=ON")
         self.conn.executescript(SCHEMA)
         self.lock = threading.Lock()
+        self._add_sentences_column()
+
+    def _add_sentences_column(self) -> None:
+        """Databases written before sentence spans were stored get the column (NULL: spans computed when read)."""
+        self.row_sql = ROW
+        if "sentences" not in {r[1] for r in self.conn.execute("PRAGMA table_info(chunks)")}:
+            try:
+                self.conn.execute("ALTER TABLE chunks ADD COLUMN sentences TEXT")
+            except sqlite3.OperationalError:  # read-only: search works the same, splitting when it reads
+                self.row_sql = ROW.replace("c.sentences", "NULL")
 
     def query(self, sql: str, params: Sequence = ()) -> list[tuple]:
         with self.lock:
@@ -62,8 +72,9 @@ class Store:
         return max(highest + 1, int(self.meta("next_chunk_id", "0")))
 
     def commit(self, remove: Sequence[str], articles: Sequence[tuple[Article, str]],
-               chunks: Sequence[tuple[int, Chunk]], meta: dict[str, object]) -> None:
-        """Replace articles and their chunks and record the new generation, all or nothing."""
+               chunks: Sequence[tuple[int, Chunk, str]], meta: dict[str, object]) -> None:
+        """Replace articles and their chunks (id, chunk, sentence spans as JSON) and record the new generation,
+        all or nothing."""
         with self.lock:
             cur = self.conn.cursor()
             cur.execute("BEGIN IMMEDIATE")
@@ -72,8 +83,9 @@ class Store:
                 cur.executemany(
                     "INSERT INTO articles (id, title, text, date, source, url, hash) VALUES (?,?,?,?,?,?,?)",
                     [(a.id, a.title, a.text, a.date, a.source, a.url, h) for a, h in articles])
-                cur.executemany("INSERT INTO chunks (id, article_id, idx, start, end, text) VALUES (?,?,?,?,?,?)",
-                                [(cid, c.article_id, c.index, c.start, c.end, c.text) for cid, c in chunks])
+                cur.executemany(
+                    "INSERT INTO chunks (id, article_id, idx, start, end, text, sentences) VALUES (?,?,?,?,?,?,?)",
+                    [(cid, c.article_id, c.index, c.start, c.end, c.text, spans) for cid, c, spans in chunks])
                 cur.executemany("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
                                 [(k, v if isinstance(v, str) else json.dumps(v)) for k, v in meta.items()])
                 cur.execute("COMMIT")
@@ -86,9 +98,19 @@ class Store:
         if not chunk_ids:
             return {}
         marks = ",".join("?" * len(chunk_ids))
-        rows = self.query(f"SELECT {ROW} FROM chunks c JOIN articles a ON a.id = c.article_id WHERE c.id IN ({marks})",
+        rows = self.query(f"SELECT {self.row_sql} FROM chunks c JOIN articles a ON a.id = c.article_id WHERE c.id IN ({marks})",
                           list(chunk_ids))
         return {r[0]: r for r in rows}
+
+    def chunk_texts(self, chunk_ids: Sequence[int]) -> list[str]:
+        """Title and text of the given chunks, as BM25 indexes them."""
+        out: list[str] = []
+        for i in range(0, len(chunk_ids), 500):
+            part = list(chunk_ids[i:i + 500])
+            out += [r[0] for r in self.query(
+                f"SELECT a.title || '\n' || c.text FROM chunks c JOIN articles a ON a.id = c.article_id "
+                f"WHERE c.id IN ({','.join('?' * len(part))})", part)]
+        return out
 
     def all_chunk_texts(self) -> tuple[list[int], list[str]]:
         rows = self.query("SELECT c.id, a.title || '\n' || c.text FROM chunks c JOIN articles a ON a.id = c.article_id ORDER BY c.id")
@@ -107,8 +129,9 @@ class Store:
         return {"articles": self.query("SELECT COUNT(*) FROM articles")[0][0],
                 "chunks": self.query("SELECT COUNT(*) FROM chunks")[0][0]}
 
-    def filtered_ids(self, where: str, params: Sequence) -> set[int]:
-        return {r[0] for r in self.query(f"SELECT c.id FROM chunks c JOIN articles a ON a.id = c.article_id WHERE {where}", params)}
+    def row_fields(self) -> list[tuple[int, str, str | None, str | None]]:
+        """(chunk id, article id, date, source) of every chunk: what search filters test."""
+        return self.query("SELECT c.id, a.id, a.date, a.source FROM chunks c JOIN articles a ON a.id = c.article_id")
 
     def close(self) -> None:
         self.conn.close()

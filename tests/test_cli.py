@@ -11,6 +11,7 @@ import pytest
 from conftest import CARD_QUESTION, ROOT, SEED_ID, copy_index
 
 from assistant.cli import main
+from assistant.index import DEFAULT_ENCODER
 
 CITATION_FIELDS = {"n", "article_id", "title", "chunk_id", "start", "end", "text", "quote", "quote_start",
                    "quote_end", "score", "date", "source"}
@@ -62,7 +63,7 @@ def test_index_stats_search_ask_remove(capsys, tmp_path, articles_dir):
     code, out, _ = run(capsys, "stats", "--json", "--index", index)
     stats = json.loads(out)
     assert code == 0 and stats["articles"] == 2 and stats["chunks"] >= 2
-    assert stats["model"] == "all-MiniLM-L6-v2" and stats["encoder"] == "torch"
+    assert stats["model"] == "all-MiniLM-L6-v2" and stats["encoder"] == DEFAULT_ENCODER
 
     code, out, _ = run(capsys, "search", "wheat imports from Russia", "--json", "--index", index)
     hits = json.loads(out)

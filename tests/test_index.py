@@ -15,7 +15,7 @@ from assistant import vectors as vectors_module
 from assistant.check import check
 from assistant.chunking import ChunkSettings, chunk_article
 from assistant.embeddings import MODEL_NAME
-from assistant.index import Index
+from assistant.index import DEFAULT_ENCODER, Index
 from assistant.vectors import Vectors
 
 
@@ -143,6 +143,7 @@ def test_writes_are_seen_by_another_open_instance(writable, seed_article):
 
 @pytest.mark.parametrize("kwargs, what", [
     ({"encoder": "onnx"}, "encoder"),
+    ({"encoder": "torch"}, "encoder"),
     ({"chunking": ChunkSettings(size=100, overlap=20)}, "chunking"),
     ({"chunking": ChunkSettings(title_prefix=False)}, "chunking"),
 ])
@@ -155,8 +156,8 @@ def test_opening_with_other_build_settings_is_refused(built_index, kwargs, what)
 
 
 def test_opening_with_the_same_settings_is_fine(built_index):
-    a = Assistant.open(built_index, encoder="torch", chunking=ChunkSettings())
-    assert a.stats()["encoder"] == "torch"
+    a = Assistant.open(built_index, encoder=DEFAULT_ENCODER, chunking=ChunkSettings())
+    assert a.stats()["encoder"] == DEFAULT_ENCODER == "onnx-int8"
     a.close()
 
 
@@ -177,7 +178,7 @@ def test_manifest_json(assistant, built_index, corpus):
     counts = assistant.index.store.counts()
     assert manifest == assistant.stats()
     assert manifest["model"] == MODEL_NAME == "all-MiniLM-L6-v2"
-    assert manifest["encoder"] == "torch"
+    assert manifest["encoder"] == DEFAULT_ENCODER
     assert manifest["dim"] == 384
     assert manifest["chunking"] == {"size": 200, "overlap": 40, "title_prefix": True}
     assert manifest["index_type"] == "flat"

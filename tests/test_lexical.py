@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 from rank_bm25 import BM25Okapi
 
-from assistant.lexical import VARIANT_WEIGHT, Lexical, is_variant, name_terms, tokenize
+from assistant.lexical import VARIANT_WEIGHT, Lexical, tokenize
+from assistant.names import is_variant, name_terms
 
 K1, B = 1.5, 0.75
 
@@ -194,3 +195,83 @@ def test_save_load_empty(tmp_path):
     Lexical.build([], []).save(tmp_path / "empty")
     loaded = Lexical.load(tmp_path / "empty")
     assert loaded.bm25 is None and len(loaded.ids) == 0 and loaded.search("x y", 3) == []
+
+
+def brute_force_variants(lexical: Lexical, term: str) -> set[str]:
+    """The definition `Lexical.variants` implements with an index: every corpus name tested one by one."""
+    if len(term) < 4 or (term in lexical.vocab and term not in lexical.names):
+        return set()
+    return {t for t in lexical.names & set(lexical.vocab)
+            if t != term and abs(len(t) - len(term)) <= 3 and is_variant(term, t)}
+
+
+def test_variant_index_equals_brute_force(seed_lexical):
+    terms = sorted(seed_lexical.names) + ["hafter", "gaddafi", "serraj", "wagnar", "tripolis", "emirat", "xyzzy"]
+    for term in terms:
+        assert set(seed_lexical.variants(term)) == brute_force_variants(seed_lexical, term), term
+
+
+def test_variants_on_a_larger_vocabulary():
+    # many names of similar lengths: the slice by length and the skeleton map must not miss or add any
+    names = ["Haftar", "Hifter", "Hafter", "Qaddafi", "Gaddafi", "Kadhafi", "Sarraj", "Serraj", "Arnaud", "Arno",
+             "Mismari", "Misrata", "Moscow", "Muskau", "Ankara", "Anqara", "Erdogan", "Erdoğan", "Tripoli", "Tarabulus"]
+    docs = [f"{a} met {b} in {c}." for a, b, c in zip(names, names[3:] + names[:3], names[7:] + names[:7])]
+    lexical = Lexical.build(docs, list(range(len(docs))))
+    for term in tokenize([" ".join(names + ["Haftarr", "Kaddafi", "Erdogen"])])[0]:
+        assert set(lexical.variants(term)) == brute_force_variants(lexical, term), term
+
+
+# --- incremental updates ---------------------------------------------------------------------------
+QUERIES_AND_NAMES = QUERIES + ["Haftar drones", "Qaddafi archive", "Gaddafi", "Turkish government strike"]
+
+
+def assert_same_index(a: Lexical, b: Lexical):
+    assert a.ids.tolist() == b.ids.tolist()
+    assert set(a.vocab) == set(b.vocab)
+    assert a.names == b.names
+    for query in QUERIES_AND_NAMES:
+        np.testing.assert_allclose(a.scores(query), b.scores(query), rtol=1e-6, atol=1e-7)
+        assert a.query_terms(query) == b.query_terms(query)
+    for term in a.vocab:
+        assert a.idf(term) == pytest.approx(b.idf(term))
+
+
+def test_updates_equal_a_fresh_build(tmp_path):
+    ids = list(range(100, 100 + len(DOCS)))
+    lexical = Lexical.build(DOCS[:4], ids[:4]).updated(set(), DOCS[4:7], ids[4:7], [])
+    lexical.save(tmp_path / "g1")
+    lexical = Lexical.load(tmp_path / "g1")  # through the disk, as the index does between writes
+    assert lexical.updatable
+    lexical = lexical.updated({101, 104}, DOCS[7:], ids[7:], [DOCS[1], DOCS[4]])
+    kept = [i for i in range(len(DOCS)) if ids[i] not in (101, 104)]
+    assert_same_index(lexical, Lexical.build([DOCS[i] for i in kept], [ids[i] for i in kept]))
+    assert "drone" not in lexical.vocab and "haftar" in lexical.vocab  # 101 was the only drone document
+
+
+def test_removing_every_row_and_adding_again(tmp_path):
+    lexical = Lexical.build(DOCS[:3], [1, 2, 3]).updated({1, 2, 3}, [], [], DOCS[:3])
+    assert len(lexical.ids) == 0 and lexical.scores("Turkish").shape == (0,) and lexical.names == set()
+    lexical.save(tmp_path / "empty")
+    again = Lexical.load(tmp_path / "empty").updated(set(), DOCS[3:5], [4, 5], [])
+    assert_same_index(again, Lexical.build(DOCS[3:5], [4, 5]))
+
+
+def test_name_counts_follow_removals():
+    # "Wagner" is a name while only the capitalised mentions exist; the lower-case ones make it a word
+    lexical = Lexical.build(["Wagner sent men.", "Wagner denied it."], [1, 2])
+    assert "wagner" in lexical.names
+    lexical = lexical.updated(set(), ["a wagner opera", "the wagner tuba", "wagner music"], [3, 4, 5], [])
+    assert "wagner" not in lexical.names
+    lexical = lexical.updated({3, 4, 5}, [], [], ["a wagner opera", "the wagner tuba", "wagner music"])
+    assert "wagner" in lexical.names
+
+
+def test_a_generation_without_token_ids_is_not_updatable(lexical, tmp_path):
+    lexical.save(tmp_path / "old")
+    for name in ("tokens.npy", "offsets.npy", "case.json"):
+        (tmp_path / "old" / name).unlink()
+    old = Lexical.load(tmp_path / "old")
+    assert not old.updatable
+    np.testing.assert_array_equal(old.scores("government strike"), lexical.scores("government strike"))
+    with pytest.raises(ValueError, match="rebuild"):
+        old.updated(set(), ["x y"], [1], [])
