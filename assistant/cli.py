@@ -132,7 +132,8 @@ def parser() -> argparse.ArgumentParser:
 
     p = add("index", cmd_index, "add files or folders of articles (default: seeds/)")
     p.add_argument("paths", nargs="*")
-    p.add_argument("--encoder", choices=("torch", "onnx", "onnx-int8"), help="encoder for a new index")
+    p.add_argument("--encoder", choices=("torch", "onnx", "onnx-int8"),
+                   help="encoder for a new index (default onnx-int8; an existing index keeps its own)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--rebuild", action="store_true", help="discard the existing index and build it anew")
     writer(p)

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Mapping
@@ -81,10 +80,8 @@ def search(index: Index, query: str, k: int = 5, filters: Mapping[str, object] |
     mask = filter_mask(index, snap, filters)
     if mask is not None and not mask.any():
         return []
-    # The query is encoded on another core while BM25 scores it here (onnxruntime releases the GIL).
-    encoding = _pool().submit(index.encoder.encode, [query]) if mode != "bm25" else None
+    qvec = index.encoder.encode([query])[0] if mode != "bm25" else None
     bm25 = snap.lexical.scores(query) if mode != "dense" else None
-    qvec = encoding.result()[0] if encoding is not None else None
     rows = _candidates(snap, qvec, bm25, mask, weights.candidates if mode == "hybrid" else k)
     if mode == "dense":
         scored, fetched = sorted(((int(r), float(snap.vectors.vecs[r] @ qvec)) for r in rows), key=lambda x: -x[1]), {}
@@ -93,11 +90,6 @@ def search(index: Index, query: str, k: int = 5, filters: Mapping[str, object] |
     else:
         scored, fetched = _rescore(index, snap, query, qvec, bm25, rows, weights)
     return _passages(index, snap, scored, k, weights, diversify=mode == "hybrid", fetched=fetched)
-
-
-@lru_cache(maxsize=1)
-def _pool() -> ThreadPoolExecutor:
-    return ThreadPoolExecutor(1, thread_name_prefix="query-encode")
 
 
 def _candidates(snap: Snapshot, qvec, bm25, mask, n: int) -> np.ndarray:

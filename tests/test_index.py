@@ -16,6 +16,7 @@ from assistant.check import check
 from assistant.chunking import ChunkSettings, chunk_article
 from assistant.embeddings import MODEL_NAME
 from assistant.index import DEFAULT_ENCODER, Index
+from assistant.lexical import Lexical
 from assistant.vectors import Vectors
 
 
@@ -288,3 +289,56 @@ def test_discard_removes_only_index_files(tmp_path, built_index):
     fresh = Index(target)
     assert fresh.store.counts() == {"articles": 0, "chunks": 0}
     fresh.close()
+
+
+def test_add_tokenizes_only_the_new_chunks(writable, seed_article, monkeypatch):
+    import assistant.lexical as lexical
+
+    seen: list[str] = []
+    real = lexical.tokenize
+    monkeypatch.setattr(lexical, "tokenize", lambda texts: seen.extend(texts) or real(texts))
+    writable.add([dataclasses.replace(seed_article, id="another", title="Another headline")])
+    assert seen and all(t.startswith("Another headline\n") for t in seen)
+    assert writable.search("Another headline Haftar", k=1, mode="bm25")[0].article_id == "another"
+
+
+def test_index_from_before_token_ids_is_rebuilt_once(writable, distractors):
+    # an index written by an older version has no token ids beside its BM25 files: the next write rebuilds them
+    folder = writable.index._files(writable.index.snapshot.generation)[1]
+    for name in ("tokens.npy", "offsets.npy", "case.json"):
+        (folder / name).unlink()
+    reopened = Assistant.open(writable.path)
+    try:
+        assert not reopened.index.snapshot.lexical.updatable
+        reopened.remove("greek-ferries")
+        lexical = reopened.index.snapshot.lexical
+        assert lexical.updatable
+        ids, texts = reopened.index.store.all_chunk_texts()
+        fresh = Lexical.build(texts, ids)
+        assert lexical.ids.tolist() == fresh.ids.tolist() and lexical.names == fresh.names
+        np.testing.assert_allclose(lexical.scores("Haftar drones ferry"), fresh.scores("Haftar drones ferry"), rtol=1e-6)
+        assert check(reopened.index) == []
+    finally:
+        reopened.close()
+
+
+def test_sentence_spans_are_stored_with_each_chunk(assistant, seed_article):
+    from assistant.sentences import sentence_spans
+
+    rows = assistant.index.store.rows(assistant.index.snapshot.vectors.ids.tolist())
+    assert rows and all(json.loads(r[10]) == [list(s) for s in sentence_spans(r[5])] for r in rows.values())
+
+
+def test_database_from_before_stored_sentences_gets_the_column(writable):
+    import sqlite3
+
+    db = sqlite3.connect(str(writable.path / "index.sqlite"))
+    db.execute("ALTER TABLE chunks DROP COLUMN sentences")
+    db.commit()
+    db.close()
+    reopened = Assistant.open(writable.path)
+    try:
+        assert all(r[10] is None for r in reopened.index.store.rows(reopened.index.snapshot.vectors.ids.tolist()).values())
+        assert reopened.search(CARD_QUESTION)[0].article_id == SEED_ID  # spans computed when read
+    finally:
+        reopened.close()
