@@ -7,6 +7,8 @@ from pathlib import Path
 import faiss
 import numpy as np
 
+from .scan import MIN_ROWS, Int8Rows, top_exact
+
 APPROX_THRESHOLD = 200_000
 HNSW_M = 32
 # Measured at 250k vectors around real chunk vectors (benchmarks/hnsw_recall.py, docs/speed.md): FAISS's default
@@ -74,6 +76,10 @@ class Vectors:
         rows, scores = self.top_rows(query, k)
         return [(int(self.ids[r]), float(s)) for r, s in zip(rows, scores)]
 
+    def estimate(self, query: np.ndarray) -> np.ndarray:
+        """Every row's similarity to `query`, possibly approximate (int8): for ranking candidates, not for scores."""
+        return self.index.estimate(query) if self.kind == "flat" else self.vecs @ query
+
     def scores_for(self, query: np.ndarray, rows: np.ndarray) -> np.ndarray:
         """Exact similarity of the query to chosen rows (for fusing with BM25 candidates)."""
         return self.vecs[rows] @ query.astype("float32")
@@ -98,35 +104,34 @@ class Vectors:
 
 
 class BlasFlat:
-    """Exact inner-product search over a flat index's vectors through numpy's BLAS (FAISS's ranking, up to
-    float rounding of near-ties).
+    """Exact inner-product search over a flat index's vectors (FAISS's ranking, up to float rounding of near-ties).
 
     For the few queries a search makes, `IndexFlatIP.search` scans rows on one thread (~40 ms for 100k
-    384-d rows on the benchmark machine); one multi-threaded matrix-vector product plus a partial sort takes
-    ~2.5x less. Every other attribute is the wrapped FAISS index's.
+    384-d rows on the benchmark machine); numpy's multi-threaded BLAS takes 5.5–8.5 ms, bound by memory, and
+    above `scan.MIN_ROWS` an int8 copy of the rows narrows the scan to a few candidates first (~1.7 ms, same
+    top k; see `scan.py`). Every other attribute is the wrapped FAISS index's.
     """
 
     def __init__(self, index: faiss.Index, vecs: np.ndarray):
         self._index, self._vecs = index, vecs
+        self.int8 = Int8Rows(vecs) if len(vecs) >= MIN_ROWS else None
 
     def __getattr__(self, name: str):
         if name.startswith("_"):
             raise AttributeError(name)
         return getattr(self._index, name)
 
+    def estimate(self, query: np.ndarray) -> np.ndarray:
+        """Every row's inner product with `query`: from the int8 copy when there is one, else exact."""
+        return self.int8.estimate(query) if self.int8 is not None else self._vecs @ query
+
     def search(self, x: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         x = np.ascontiguousarray(np.atleast_2d(x), dtype="float32")
-        n = len(self._vecs)
         dist = np.full((len(x), k), -np.finfo("float32").max, dtype="float32")
         rows = np.full((len(x), k), -1, dtype="int64")
-        if not n or k <= 0:
-            return dist, rows
-        scores = x @ self._vecs.T
-        top = min(k, n)
-        for i, s in enumerate(scores):
-            best = np.argpartition(-s, top - 1)[:top] if top < n else np.arange(n)
-            best = best[np.argsort(-s[best], kind="stable")]
-            dist[i, :top], rows[i, :top] = s[best], best
+        for i, query in enumerate(x):
+            best, scores = top_exact(self._vecs, self.int8, query, k)
+            dist[i, :len(best)], rows[i, :len(best)] = scores, best
         return dist, rows
 
 
