@@ -87,3 +87,19 @@ def test_edge_cases():
     assert scan.top_exact(rows, int8, q, 0)[0].size == 0
     assert len(scan.top_exact(rows[:3], None, q, 10)[0]) == 3  # k above the row count
     assert scan.Int8Rows(rows).estimate(np.zeros(DIM, dtype="float32")).max() == 0.0
+
+
+@pytest.mark.parametrize("share", [0.1, 0.6, 0.99])
+def test_filtered_candidates_are_the_exact_masked_top(data, share):
+    # narrow filters score their rows exactly; wide ones go through the int8 estimate, then exact rescoring
+    from assistant.index import Snapshot
+    from assistant.retrieval import _candidates
+
+    rows, queries = data["clustered"]
+    snap = Snapshot(1, Vectors(DIM, rows, np.arange(len(rows))), None)
+    mask = np.random.default_rng(1).random(len(rows)) < share
+    for q in queries[:5]:
+        masked = np.where(mask, rows @ q, -np.inf)
+        exact = set(np.argsort(-masked, kind="stable")[:50].tolist())
+        got = _candidates(snap, q, None, mask, 50)
+        assert set(got.tolist()) == exact and mask[got].all()
