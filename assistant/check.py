@@ -30,6 +30,9 @@ def check(index: Index) -> list[str]:
         problems.append("FAISS ids do not match chunk ids")
     if len(snap.lexical.ids) != counts["chunks"] or set(snap.lexical.ids.tolist()) != db_ids:
         problems.append("BM25 rows do not match chunk ids")
+    lex = snap.lexical
+    if lex.updatable and (len(lex.offsets) != len(lex.ids) + 1 or int(lex.offsets[-1]) != len(lex.tokens)):
+        problems.append("BM25 token ids do not match its rows")
     stored = mf.read_stored(index.store)
     if snap.generation and not stored:
         problems.append("manifest missing from the database")
