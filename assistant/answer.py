@@ -103,14 +103,16 @@ class ExtractiveGenerator:
     def shortlist(self, cands: list[Candidate], carries: list[int]) -> list[int]:
         """Sentences worth encoding: the best by overlap and rank, each with the sentence it carries from.
 
-        Encoding the question's ~40 candidate sentences was most of an `ask`; a sentence that shares no weighted
-        term with the question and is outranked by `shortlist` others almost never becomes the quote (measured
-        on SQuAD dev, docs/speed.md).
+        Encoding the question's ~40 candidate sentences was most of an `ask`; a sentence outranked on weighted
+        term overlap by `shortlist` others almost never becomes the quote (measured on SQuAD dev and the seed
+        set, docs/speed.md). When no sentence shares a term with the question, all are encoded.
         """
         n = self.tuning.shortlist
-        if not n or len(cands) <= n:
-            return list(range(len(cands)))
-        best = sorted(range(len(cands)), key=lambda i: (-cands[i].score, i))[:n]
+        if not n or len(cands) <= n or not any(c.coverage for c in cands):
+            return list(range(len(cands)))  # no shared term (a paraphrase): only similarity can rank them
+        order = sorted(range(len(cands)), key=lambda i: (-cands[i].score, i))
+        cutoff = cands[order[n - 1]].score
+        best = [i for i in order if cands[i].score >= cutoff]  # ties at the cut-off all stay
         keep = set(best)
         carried = set(carries)
         keep.update(i - 1 for i in best if i in carried)

@@ -307,7 +307,7 @@ class Index:
         counts = {"articles": self.store.counts()["articles"] - len(remove) + len(prepared.articles), "chunks": len(vectors)}
         with self._snapshot_lock:  # readers switch generations together with the database (see refresh)
             self.store.commit(sorted(remove), list(zip(prepared.articles, prepared.hashes)),
-                              list(zip(new_ids.tolist(), prepared.chunks, sentence_json(prepared))),
+                              list(zip(new_ids.tolist(), prepared.chunks, sentence_json(prepared), strict=True)),
                               {"generation": str(gen), "next_chunk_id": str(first + len(new_ids)),
                                "manifest": self.manifest(counts, snapshot)})
             self.snapshot = snapshot

@@ -96,7 +96,7 @@ class Lexical:
         counts.add(removed_texts, -1).add(texts)
         if not len(row_ids):
             return Lexical(None, row_ids, set(), counts=counts)
-        # Only the terms some row still uses, renumbered: the vocabulary is exactly a fresh build's.
+        # Only the terms some row still uses, renumbered: the same terms (and scores) as a fresh build.
         live, flat = np.unique(flat, return_inverse=True)
         vocab = {terms[t]: i for i, t in enumerate(live.tolist())}
         offsets = np.concatenate([[0], np.cumsum(lengths)])

@@ -18,6 +18,7 @@ _VOWELS = re.compile(r"[aeiouy]")
 MIN_LEN = 4
 MAX_LEN = 64  # longer "names" are not looked up as spellings of anything
 NAME_SHARE = 0.8
+MEMO_SIZE = 50_000
 
 
 class CaseCounts:
@@ -90,6 +91,8 @@ class Variants:
         """Other spellings of `term` that the corpus uses as names; none for ordinary words."""
         found = self._found.get(term)
         if found is None:
+            if len(self._found) >= MEMO_SIZE:  # a long-lived server sees endless new query terms
+                self._found.clear()
             found = self._found[term] = self._find(term)
         return found
 

@@ -44,7 +44,8 @@ def _write_atomically(target: Path, write: Callable[[str], None]) -> None:
     os.close(fd)
     try:
         write(tmp)
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; a shared cache must stay readable
+        if os.stat(tmp).st_nlink == 1:  # a hard link shares the source's mode (and maybe another owner)
+            os.chmod(tmp, 0o644)  # mkstemp makes 0600; a shared cache must stay readable
         os.replace(tmp, target)
     finally:
         if os.path.exists(tmp):
@@ -109,7 +110,7 @@ def _fuse(path: str, heads: int, hidden: int) -> None:
 
 def shared_cache() -> Path:
     """Where exports are made once per user and machine (`ASSISTANT_MODEL_CACHE` overrides it)."""
-    return Path(os.environ.get("ASSISTANT_MODEL_CACHE") or DEFAULT_CACHE_DIR).expanduser()
+    return Path(os.environ.get("ASSISTANT_MODEL_CACHE") or DEFAULT_CACHE_DIR).expanduser().resolve()
 
 
 def ensure_onnx(cache_dir: str | os.PathLike | None = None, quantized: bool = False) -> Path:
@@ -122,21 +123,23 @@ def ensure_onnx(cache_dir: str | os.PathLike | None = None, quantized: bool = Fa
     model_dir = model_path()
     stem = f"{MODEL_NAME}-{_fingerprint(model_dir)}-opset{OPSET}-{GRAPH}"
     name = f"{stem}-int8.onnx" if quantized else f"{stem}.onnx"
-    cache = Path(cache_dir).expanduser() if cache_dir else shared_cache()
+    cache = Path(cache_dir).expanduser().resolve() if cache_dir else shared_cache()  # the child runs elsewhere
     target = cache / name
     if target.exists():
         return target
     cache.mkdir(parents=True, exist_ok=True)
     shared = shared_cache()
-    if cache.resolve() != shared.resolve():
+    if cache == shared:
+        return _build(cache, stem, quantized, model_dir)
+    source = shared / name
+    if not source.exists():
         try:
             shared.mkdir(parents=True, exist_ok=True)
             source = _build(shared, stem, quantized, model_dir)
-        except OSError:
+        except OSError:  # the shared cache cannot be written: export into this folder
             return _build(cache, stem, quantized, model_dir)
-        _write_atomically(target, lambda tmp: _link_or_copy(source, tmp))
-        return target
-    return _build(cache, stem, quantized, model_dir)
+    _write_atomically(target, lambda tmp: _link_or_copy(source, tmp))
+    return target
 
 
 def _link_or_copy(source: Path, tmp: str) -> None:
@@ -155,6 +158,8 @@ def _build(cache: Path, stem: str, quantized: bool, model_dir: Path) -> Path:
 
     fp32, int8 = cache / f"{stem}.onnx", cache / f"{stem}-int8.onnx"
     target = int8 if quantized else fp32
+    if target.exists():
+        return target
     with FileLock(str(cache / f"{stem}.lock")):
         if not fp32.exists():  # another process may have finished while we waited for the lock
             _write_atomically(fp32, lambda tmp: _run_child("export", str(model_dir), tmp))

@@ -65,6 +65,9 @@ def _split(block: str) -> list[tuple[int, int]]:
             if found is None:
                 break
             at, end = found.span()
+        skipped = block[cursor:at]
+        if skipped.strip():  # characters blingfire dropped (control characters): they stay in the sentence
+            at = cursor + len(skipped) - len(skipped.lstrip())
         if spans and _ends_with_title(block[spans[-1][0]:spans[-1][1]]):
             spans[-1] = (spans[-1][0], end)
         else:

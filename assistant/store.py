@@ -7,6 +7,7 @@ import threading
 from pathlib import Path
 from typing import Iterable, Sequence
 
+from .errors import IndexLockedError
 from .types import Article, Chunk
 
 SCHEMA = """
@@ -25,6 +26,7 @@ ROW = "c.id, c.article_id, c.idx, c.start, c.end, c.text, a.title, a.date, a.sou
 
 class Store:
     def __init__(self, path: Path):
+        self.path = path
         self.conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None, timeout=30)
         self.conn.execute("PRAGMA journal_mode=WAL")
         self.conn.execute("PRAGMA synchronous=FULL")
@@ -36,11 +38,19 @@ class Store:
     def _add_sentences_column(self) -> None:
         """Databases written before sentence spans were stored get the column (NULL: spans computed when read)."""
         self.row_sql = ROW
-        if "sentences" not in {r[1] for r in self.conn.execute("PRAGMA table_info(chunks)")}:
-            try:
-                self.conn.execute("ALTER TABLE chunks ADD COLUMN sentences TEXT")
-            except sqlite3.OperationalError:  # read-only: search works the same, splitting when it reads
-                self.row_sql = ROW.replace("c.sentences", "NULL")
+        if self._has_sentences():
+            return
+        try:
+            self.conn.execute("ALTER TABLE chunks ADD COLUMN sentences TEXT")
+        except sqlite3.OperationalError as exc:
+            if self._has_sentences():  # another process added it meanwhile
+                return
+            if "readonly" not in str(exc).replace(" ", "").lower():  # locked past the timeout: say so
+                raise IndexLockedError(f"{self.path} is locked by another process ({exc}); try again") from exc
+            self.row_sql = ROW.replace("c.sentences", "NULL")  # read-only: spans are computed when read
+
+    def _has_sentences(self) -> bool:
+        return "sentences" in {r[1] for r in self.conn.execute("PRAGMA table_info(chunks)")}
 
     def query(self, sql: str, params: Sequence = ()) -> list[tuple]:
         with self.lock:

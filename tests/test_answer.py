@@ -161,3 +161,18 @@ def test_confidence_matches_the_refusal_bar(answers):
             assert ans.confidence < bar
         else:
             assert ans.confidence >= bar and ans.confidence == max(c.score for c in ans.citations)
+
+
+def test_shortlist_encodes_everything_when_no_term_is_shared():
+    from assistant.answer import Candidate, Tuning
+    from assistant.types import Passage
+
+    generator = ExtractiveGenerator(Tuning(shortlist=2))
+    passage = Passage("a", "t", "a#0", 0, 100, "x" * 100, 1.0)
+    cands = [Candidate(passage, rank, 0, 10) for rank in range(3) for _ in range(2)]
+    for c in cands:
+        c.score = 0.05 / (1 + c.rank)
+    assert generator.shortlist(cands, []) == list(range(6))  # all coverage 0: similarity must decide
+    cands[4].coverage, cands[4].score = 0.5, 0.3
+    assert generator.shortlist(cands, []) == [0, 1, 4]  # the best, and both tied at the cut-off
+    assert generator.shortlist(cands, [2]) == [0, 1, 2, 4]  # with the sentence a carry links to

@@ -111,3 +111,30 @@ def test_cache_reused(cache_dir, fp32: OnnxEncoder, int8: OnnxEncoder) -> None:
     assert (again.path, again8.path) == (fp32.path, int8.path)
     assert {p: p.stat().st_mtime_ns for p in before} == before
     assert not list(cache_dir.glob("*.tmp"))  # no leftovers from the atomic writes
+
+
+def test_a_model_in_the_shared_cache_is_linked_not_rebuilt(tmp_path, fp32, monkeypatch):
+    # the shared cache may be read-only (its lock file cannot be made): a model already there is just linked
+    from assistant import onnx_encoder
+
+    monkeypatch.setenv("ASSISTANT_MODEL_CACHE", str(fp32.path.parent))
+    monkeypatch.setattr(onnx_encoder, "_build", lambda *a: pytest.fail("exported again"))
+    linked = onnx_encoder.ensure_onnx(tmp_path / "index" / "models")
+    assert linked.parent == tmp_path / "index" / "models" and linked.name == fp32.path.name
+    assert linked.stat().st_ino == fp32.path.stat().st_ino or linked.read_bytes() == fp32.path.read_bytes()
+
+
+def test_relative_cache_folders(tmp_path, fp32, monkeypatch):
+    # the quantiser runs in a child process with another working folder: relative paths must not reach it
+    import shutil
+
+    from assistant import onnx_encoder
+
+    (tmp_path / "shared").mkdir()
+    shutil.copyfile(fp32.path, tmp_path / "shared" / fp32.path.name)  # so only the int8 step runs
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("ASSISTANT_MODEL_CACHE", "shared")
+    path = onnx_encoder.ensure_onnx("index/models", quantized=True)
+    assert path == (tmp_path / "index" / "models" / path.name) and path.name.endswith("-int8.onnx")
+    assert (tmp_path / "shared" / path.name).exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["index", "shared"]  # nothing dropped in the cwd
