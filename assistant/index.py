@@ -91,12 +91,12 @@ def validate(articles: Sequence[Article]) -> None:
             raise InputError(f"{where}: the article has no text")
         if not isinstance(a.title, str):
             raise InputError(f"{where}: the title must be a string")
-        for field in ("date", "source", "url"):
-            if getattr(a, field) is not None and not isinstance(getattr(a, field), str):
-                raise InputError(f"{where}: {field} must be a string or None")
-        for field in ("id", "title", "text", "date", "source", "url"):
-            if "\x00" in (getattr(a, field) or ""):
-                raise InputError(f"{where}: {field} contains a NUL character")
+        for name in ("date", "source", "url"):
+            if getattr(a, name) is not None and not isinstance(getattr(a, name), str):
+                raise InputError(f"{where}: {name} must be a string or None")
+        for name in ("id", "title", "text", "date", "source", "url"):
+            if "\x00" in (getattr(a, name) or ""):
+                raise InputError(f"{where}: {name} contains a NUL character")
 
 
 def checkpoint(stage: str) -> None:

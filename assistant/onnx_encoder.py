@@ -23,7 +23,7 @@ from .embeddings import MAX_TOKENS, MODEL_NAME, model_path
 OPSET = 17
 DIM = 384
 GRAPH = "fused"  # part of the cached file names: a change of export recipe never reuses an older file
-# One text per run: as fast as length-sorted batches of 8 on 2 cores (96 vs 89 chunks/s, docs/speed.md), and
+# One text per run: faster than length-sorted batches of 8 on 2 cores (~100 vs ~80 texts/s, docs/speed.md), and
 # dynamic int8 quantises activations per run, so only then is a text's vector independent of its batchmates
 # (batched, the same chunk moved by up to 0.013 in cosine from one build to another).
 BATCH_SIZE = 1
