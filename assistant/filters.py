@@ -83,9 +83,8 @@ def _read_fields(index: "Index", snap: "Snapshot") -> RowFields:
     return RowFields(present, article.astype(str), date.astype(str), source.astype(str))
 
 
-def mask(index: "Index", snap: "Snapshot", filters: Mapping[str, object] | None) -> np.ndarray | None:
-    """Rows that pass the filters, or None when nothing is filtered."""
-    wanted = check_filters(filters)
+def mask(index: "Index", snap: "Snapshot", wanted: Mapping[str, object]) -> np.ndarray | None:
+    """Rows that pass filters already checked by `check_filters`, or None when nothing is filtered."""
     if not wanted:
         return None
     f = row_fields(index, snap)

@@ -89,7 +89,7 @@ class Lexical:
         index = dict(self.vocab)
         new = [[index.setdefault(t, len(index)) for t in doc] for doc in tokenize(texts)]
         terms += list(index)[len(terms):]
-        flat = np.concatenate([kept, np.fromiter((t for doc in new for t in doc), dtype="int32")]).astype("int32")
+        flat = np.concatenate([kept, np.fromiter((t for doc in new for t in doc), dtype="int32")])
         lengths = np.concatenate([lengths[keep], [len(doc) for doc in new]]).astype("int64")
         row_ids = np.concatenate([self.ids[keep], np.asarray(ids, dtype="int64")])
         counts = CaseCounts(self.counts.upper.copy(), self.counts.total.copy())
@@ -98,12 +98,13 @@ class Lexical:
             return Lexical(None, row_ids, set(), counts=counts)
         # Only the terms some row still uses, renumbered: the same terms (and scores) as a fresh build.
         live, flat = np.unique(flat, return_inverse=True)
+        flat = flat.astype("int32")
         vocab = {terms[t]: i for i, t in enumerate(live.tolist())}
         offsets = np.concatenate([[0], np.cumsum(lengths)])
-        docs = [d.tolist() for d in np.split(flat.astype("int32"), offsets[1:-1])]
+        docs = [d.tolist() for d in np.split(flat, offsets[1:-1])]
         bm25 = bm25s.BM25()
         bm25.index(Tokenized(ids=docs, vocab=vocab), create_empty_token=False, show_progress=False)
-        return Lexical(bm25, row_ids, counts.names(), flat.astype("int32"), offsets, counts=counts)
+        return Lexical(bm25, row_ids, counts.names(), flat, offsets, counts=counts)
 
     def save(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)

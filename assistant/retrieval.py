@@ -13,7 +13,7 @@ from .filters import check_filters
 from .filters import mask as filter_mask
 from .index import Index, Snapshot
 from .lexical import tokenize
-from .scan import RERANK
+from .scan import top
 from .sentences import sentence_spans
 from .types import Passage
 
@@ -39,14 +39,6 @@ def check_query(query: str) -> str:
     if len(query) > MAX_QUERY_CHARS:
         raise InputError(f"The question is {len(query):,} characters long; keep it under {MAX_QUERY_CHARS:,}.")
     return " ".join(query.split())
-
-
-def _top(scores: np.ndarray, k: int) -> np.ndarray:
-    k = min(k, len(scores))
-    if k <= 0:
-        return np.zeros(0, dtype="int64")
-    top = np.argpartition(-scores, k - 1)[:k]
-    return top[np.argsort(-scores[top], kind="stable")]
 
 
 @lru_cache(maxsize=20_000)
@@ -97,20 +89,11 @@ def _candidates(snap: Snapshot, qvec, bm25, mask, n: int) -> np.ndarray:
     """Union of the dense and BM25 top-n rows (restricted to the filter mask)."""
     pools = []
     if qvec is not None:
-        if mask is None:
-            pools.append(snap.vectors.top_rows(qvec, n)[0])
-        elif mask.sum() * 4 < len(mask):  # a narrow filter: score only its rows
-            rows = np.flatnonzero(mask)
-            pools.append(rows[_top(snap.vectors.vecs[rows] @ qvec, n)])
-        else:  # a wide one: estimate every row at once (faster than gathering most of them), rescore the best
-            estimate = np.where(mask, snap.vectors.estimate(qvec), -np.inf)
-            top = _top(estimate, RERANK * n)
-            top = top[mask[top]]
-            pools.append(top[_top(snap.vectors.vecs[top] @ qvec, n)])
+        pools.append(snap.vectors.top_rows(qvec, n, mask)[0])
     if bm25 is not None:
         scores = bm25 if mask is None else np.where(mask, bm25, -1.0)
-        top = _top(scores, n)
-        pools.append(top[scores[top] > 0])
+        best = top(scores, n)
+        pools.append(best[scores[best] > 0])
     return np.unique(np.concatenate(pools)) if pools else np.zeros(0, dtype="int64")
 
 

@@ -39,24 +39,35 @@ class Int8Rows:
         return y[:, 0].astype("float32") * (self.scale * np.float32(q_scale))
 
 
-def top_exact(vecs: np.ndarray, int8: Int8Rows | None, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """(rows, scores) of the k rows with the highest exact inner product, best first."""
-    n = len(vecs)
-    k = min(k, n)
+def top_exact(vecs: np.ndarray, int8: Int8Rows | None, query: np.ndarray, k: int,
+              mask: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(rows, scores) of the k rows (among those `mask` allows) with the highest exact inner product, best first."""
+    allowed = len(vecs) if mask is None else int(mask.sum())
+    k = min(k, allowed)
     if k <= 0:
         return np.zeros(0, dtype="int64"), np.zeros(0, dtype="float32")
-    if int8 is None or RERANK * k >= n:
-        rows, scores = np.arange(n), vecs @ query
-    else:
-        rows = _best(int8.estimate(query), RERANK * k)
+    if mask is not None and allowed * 4 < len(vecs):  # a narrow filter: score only its rows
+        rows = np.flatnonzero(mask)
         scores = vecs[rows] @ query
-    best = _best(scores, k)
+    elif int8 is None or RERANK * k >= allowed:
+        rows, scores = np.arange(len(vecs)), vecs @ query
+        if mask is not None:
+            scores = np.where(mask, scores, -np.inf)
+    else:  # estimate every row at once (faster than gathering most of them), rescore the best exactly
+        estimate = int8.estimate(query)
+        rows = top(estimate if mask is None else np.where(mask, estimate, -np.inf), RERANK * k)
+        scores = vecs[rows] @ query
+    best = top(scores, k)
     return rows[best], scores[best]
 
 
-def _best(scores: np.ndarray, k: int) -> np.ndarray:
-    top = np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.arange(len(scores))
-    return top[np.argsort(-scores[top], kind="stable")]
+def top(scores: np.ndarray, k: int) -> np.ndarray:
+    """Positions of the k highest scores, best first (ties in position order)."""
+    k = min(k, len(scores))
+    if k <= 0:
+        return np.zeros(0, dtype="int64")
+    best = np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.arange(len(scores))
+    return best[np.argsort(-scores[best], kind="stable")]
 
 
 @lru_cache(maxsize=1)

@@ -31,10 +31,11 @@ class Vectors:
         self._wrap(self._build(vecs if vecs is not None else np.zeros((0, dim), dtype="float32")))
 
     def _wrap(self, index: faiss.Index) -> None:
-        """Keep the FAISS index (saved, cloned) and expose its vectors and the searchable `index`."""
-        self.faiss = index
+        """Keep the FAISS index (saved, cloned, searched when HNSW), its vectors and, for a large flat index, their
+        int8 copy (`scan.py`: exact search reads a quarter of the bytes)."""
+        self.index = index
         self.vecs = _stored(index, self.dim)
-        self.index = BlasFlat(index, self.vecs) if self.kind == "flat" else index
+        self.int8 = Int8Rows(self.vecs) if self.kind == "flat" and len(self.vecs) >= MIN_ROWS else None
 
     def _build(self, vecs: np.ndarray) -> faiss.Index:
         if self.kind == "flat":
@@ -58,16 +59,19 @@ class Vectors:
         new = Vectors.__new__(Vectors)
         new.dim, new.kind = self.dim, self.kind
         new.ids = np.concatenate([self.ids, add_ids])
-        index = faiss.clone_index(self.faiss)
+        index = faiss.clone_index(self.index)
         if len(add_ids):
             index.add(np.ascontiguousarray(add_vecs, dtype="float32"))
         new._wrap(index)
         return new
 
-    def top_rows(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """(rows, scores) of the k nearest vectors; rows index `ids` and `vecs` (FAISS rows are ours, no id map)."""
+    def top_rows(self, query: np.ndarray, k: int, mask: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(rows, scores) of the k nearest vectors that `mask` allows; rows index `ids` and `vecs` (FAISS rows are
+        ours, no id map). Exact, except HNSW without a mask; a filtered HNSW search scans the allowed rows."""
         if not len(self.ids) or k <= 0:
             return np.zeros(0, dtype="int64"), np.zeros(0, dtype="float32")
+        if self.kind == "flat" or mask is not None:
+            return top_exact(self.vecs, self.int8, query.astype("float32"), k, mask)
         scores, rows = self.index.search(query.reshape(1, -1).astype("float32"), min(k, len(self.ids)))
         found = rows[0] >= 0
         return rows[0][found], scores[0][found]
@@ -76,10 +80,6 @@ class Vectors:
         rows, scores = self.top_rows(query, k)
         return [(int(self.ids[r]), float(s)) for r, s in zip(rows, scores)]
 
-    def estimate(self, query: np.ndarray) -> np.ndarray:
-        """Every row's similarity to `query`, possibly approximate (int8): for ranking candidates, not for scores."""
-        return self.index.estimate(query) if self.kind == "flat" else self.vecs @ query
-
     def scores_for(self, query: np.ndarray, rows: np.ndarray) -> np.ndarray:
         """Exact similarity of the query to chosen rows (for fusing with BM25 candidates)."""
         return self.vecs[rows] @ query.astype("float32")
@@ -87,7 +87,7 @@ class Vectors:
     def save(self, path: Path) -> None:
         """The FAISS index at `path` and its chunk ids beside it, each written to a temp file then renamed."""
         write_atomic(path.with_suffix(".ids.npy"), lambda fh: np.save(fh, self.ids))
-        write_atomic(path, lambda fh: faiss.write_index(self.faiss, faiss.PyCallbackIOWriter(fh.write)))
+        write_atomic(path, lambda fh: faiss.write_index(self.index, faiss.PyCallbackIOWriter(fh.write)))
 
     @classmethod
     def load(cls, path: Path, dim: int) -> "Vectors":
@@ -101,38 +101,6 @@ class Vectors:
             index.hnsw.efSearch = HNSW_EF_SEARCH
         new._wrap(index)
         return new
-
-
-class BlasFlat:
-    """Exact inner-product search over a flat index's vectors (FAISS's ranking, up to float rounding of near-ties).
-
-    For the few queries a search makes, `IndexFlatIP.search` scans rows on one thread (~40 ms for 100k
-    384-d rows on the benchmark machine); numpy's multi-threaded BLAS takes 5.5–8.5 ms, bound by memory, and
-    above `scan.MIN_ROWS` an int8 copy of the rows narrows the scan to a few candidates first (~1.7 ms, same
-    top k; see `scan.py`). Every other attribute is the wrapped FAISS index's.
-    """
-
-    def __init__(self, index: faiss.Index, vecs: np.ndarray):
-        self._index, self._vecs = index, vecs
-        self.int8 = Int8Rows(vecs) if len(vecs) >= MIN_ROWS else None
-
-    def __getattr__(self, name: str):
-        if name.startswith("_"):
-            raise AttributeError(name)
-        return getattr(self._index, name)
-
-    def estimate(self, query: np.ndarray) -> np.ndarray:
-        """Every row's inner product with `query`: from the int8 copy when there is one, else exact."""
-        return self.int8.estimate(query) if self.int8 is not None else self._vecs @ query
-
-    def search(self, x: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        x = np.ascontiguousarray(np.atleast_2d(x), dtype="float32")
-        dist = np.full((len(x), k), -np.finfo("float32").max, dtype="float32")
-        rows = np.full((len(x), k), -1, dtype="int64")
-        for i, query in enumerate(x):
-            best, scores = top_exact(self._vecs, self.int8, query, k)
-            dist[i, :len(best)], rows[i, :len(best)] = scores, best
-        return dist, rows
 
 
 def _stored(index: faiss.Index, dim: int) -> np.ndarray:

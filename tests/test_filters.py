@@ -49,13 +49,13 @@ def expected_mask(assistant, filters) -> np.ndarray:
 
 @pytest.mark.parametrize("filters", CASES, ids=[str(c) for c in CASES])
 def test_mask_equals_the_definition(assistant, filters):
-    got = mask(assistant.index, assistant.index.snapshot, filters)
+    got = mask(assistant.index, assistant.index.snapshot, check_filters(filters))
     np.testing.assert_array_equal(got, expected_mask(assistant, filters))
 
 
 def test_no_filter_is_no_mask(assistant):
     for filters in (None, {}, {"source": "", "date_from": None, "article_id": []}):
-        assert mask(assistant.index, assistant.index.snapshot, filters) is None
+        assert mask(assistant.index, assistant.index.snapshot, check_filters(filters)) is None
 
 
 def test_validation():
@@ -89,6 +89,6 @@ def test_a_snapshot_older_than_the_database(writable):
     gone = set(writable.index.store.chunk_ids(["turkish-lira"]))
     kept = set(writable.index.store.chunk_ids(["sudan-grain"]))
     writable.remove("turkish-lira")
-    got = dict(zip(old.vectors.ids.tolist(), mask(writable.index, old, {"source": "Nile Wire"}).tolist()))
+    got = dict(zip(old.vectors.ids.tolist(), mask(writable.index, old, check_filters({"source": "Nile Wire"})).tolist()))
     assert gone and kept and gone <= set(got)
     assert {c for c, ok in got.items() if ok} == kept
