@@ -12,8 +12,7 @@ import socket
 import sys
 from pathlib import Path
 
-os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no phoning home; nothing is fetched at run time
-
+import assistant.offline  # noqa: F401  (before gradio: no analytics, no telemetry)
 import gradio as gr  # noqa: E402
 
 from assistant import Assistant, AssistantError  # noqa: E402

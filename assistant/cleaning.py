@@ -17,6 +17,19 @@ _ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), No
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _SPACES = re.compile(r"[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
 _BLANK_RUN = re.compile(r"\n{3,}")
+# A str holds a surrogate code point only when it was made from broken bytes (a JSON "\\ud83d" escape, a
+# surrogate-escaped argv): no encoder, tokenizer or database accepts one.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+REPLACEMENT = "\ufffd"
+
+
+def repair_unicode(text: str) -> tuple[str, int]:
+    """`text` with each lone surrogate replaced by U+FFFD, and how many there were."""
+    return _SURROGATE.subn(REPLACEMENT, text)
+
+
+def has_broken_unicode(text: str) -> bool:
+    return _SURROGATE.search(text) is not None
 
 
 def is_noise_line(line: str) -> bool:
@@ -32,7 +45,7 @@ def is_noise_line(line: str) -> bool:
 
 def clean_text(text: str) -> str:
     """Normalise Unicode and whitespace and drop noise lines, keeping every sentence as written."""
-    text = unicodedata.normalize("NFC", text).replace("\r\n", "\n").replace("\r", "\n")
+    text = unicodedata.normalize("NFC", repair_unicode(text)[0]).replace("\r\n", "\n").replace("\r", "\n")
     text = _CONTROL.sub("", text.translate(_ZERO_WIDTH))
     lines = [_SPACES.sub(" ", line).strip() for line in text.split("\n")]
     kept = [line for line in lines if not is_noise_line(line)]

@@ -62,6 +62,8 @@ def cmd_ask(a, args) -> int:
 
 def cmd_chat(a, args) -> int:
     history: list[dict] = []
+    if hasattr(sys.stdin, "reconfigure"):  # a line of broken bytes becomes an error for that line, not the end
+        sys.stdin.reconfigure(errors="surrogateescape")
     print("Ask about the articles (empty line or Ctrl-D to quit).")
     while True:
         try:

@@ -3,10 +3,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from .cleaning import clean_text, derive_title, looks_like_title
+from .cleaning import clean_text, derive_title, looks_like_title, repair_unicode
 from .errors import InputError
 from .types import Article
 
@@ -15,6 +16,7 @@ HTML_SUFFIXES = {".html", ".htm"}
 JSONL_SUFFIXES = {".jsonl", ".ndjson"}
 SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES | JSONL_SUFFIXES
 MAX_FILE_BYTES = 200 * 1024 * 1024
+log = logging.getLogger(__name__)
 
 
 def normalize_date(value: object, where: str) -> str | None:
@@ -37,6 +39,8 @@ def make_article(id: object, title: object, text: object, where: str, date: obje
     """Validate and clean one article; every loader ends here."""
     if not isinstance(text, str):
         raise InputError(f"{where}: 'text' must be a string")
+    id, title, text, source, url = (_repaired(v, name, where) for v, name in
+                                    ((id, "id"), (title, "title"), (text, "text"), (source, "source"), (url, "url")))
     body = clean_text(text)
     if not body:
         raise InputError(f"{where}: the article has no text")
@@ -45,6 +49,16 @@ def make_article(id: object, title: object, text: object, where: str, date: obje
     art_id = art_id or hashlib.sha1(body.encode()).hexdigest()[:16]
     return Article(id=art_id, title=title, text=body, date=normalize_date(date, where),
                    source=str(source) if source else None, url=str(url) if url else None)
+
+
+def _repaired(value: object, name: str, where: str) -> object:
+    """A string field with broken characters (lone surrogates) repaired, and a warning naming the row."""
+    if not isinstance(value, str):
+        return value
+    fixed, n = repair_unicode(value)
+    if n:
+        log.warning("%s: replaced %d broken character(s) in %r with U+FFFD", where, n, name)
+    return fixed
 
 
 def decode(data: bytes, where: str) -> str:

@@ -10,11 +10,6 @@ import numpy as np
 
 from .errors import AssistantError, ModelMissingError
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
-os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 
 MODEL_NAME = "all-MiniLM-L6-v2"
 MODEL_DIM = 384

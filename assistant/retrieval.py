@@ -8,6 +8,7 @@ from typing import Mapping
 
 import numpy as np
 
+from .cleaning import has_broken_unicode
 from .errors import InputError
 from .filters import check_filters
 from .filters import mask as filter_mask
@@ -34,8 +35,13 @@ class Weights:
 
 
 def check_query(query: str) -> str:
-    if not isinstance(query, str) or not query.strip():
+    """The query with whitespace folded; a clear `InputError` for anything a tokenizer cannot take."""
+    if not isinstance(query, str):
+        raise InputError(f"The question must be text (a str), not {type(query).__name__}.")
+    if not query.strip():
         raise InputError("The question is empty; type a question about the articles.")
+    if has_broken_unicode(query):
+        raise InputError("The question holds broken characters (invalid UTF-8 or a lone surrogate); retype it.")
     if len(query) > MAX_QUERY_CHARS:
         raise InputError(f"The question is {len(query):,} characters long; keep it under {MAX_QUERY_CHARS:,}.")
     return " ".join(query.split())

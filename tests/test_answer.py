@@ -143,10 +143,14 @@ def test_lira_question_cites_the_distractor(assistant):
     assert_well_formed(assistant, ans)
 
 
-@pytest.mark.parametrize("question", ["", "   ", "x" * 100_000])
-def test_bad_questions(assistant, question):
-    with pytest.raises(InputError):
+@pytest.mark.parametrize("question, says", [("", "empty"), ("   ", "empty"), ("x" * 100_000, "characters long"),
+                                            ("cocoa \udc80 prices", "broken characters"), (123, "must be text"),
+                                            (None, "must be text"), (b"cocoa", "must be text")])
+def test_bad_questions(assistant, question, says):
+    with pytest.raises(InputError, match=says):
         assistant.ask(question)
+    with pytest.raises(InputError, match=says):
+        assistant.search(question)
 
 
 def test_refusal_helper():

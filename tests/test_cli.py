@@ -212,3 +212,26 @@ def test_reading_commands_need_an_existing_index(capsys, tmp_path):
         code, out, err = run(capsys, *argv, "--index", missing)
         assert_user_error(code, err, "no index at")
     assert not missing.exists(), "a typo in --index does not create an empty index"
+
+
+# ---- broken Unicode ------------------------------------------------------------------------------
+def _cli(*args: str | bytes, stdin: bytes | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    """The real command in a child, so argv and stdin arrive as bytes, as a terminal sends them."""
+    argv = [os.fsencode(sys.executable), b"-m", b"assistant", *(a if isinstance(a, bytes) else os.fsencode(a) for a in args)]
+    return subprocess.run(argv, input=stdin, capture_output=True, cwd=cwd or ROOT, timeout=300)
+
+
+def test_ask_with_invalid_utf8_argument_is_a_user_error(index_copy):
+    proc = _cli(b"ask", b"cocoa \x80 prices", b"--index", os.fsencode(index_copy))
+    err = proc.stderr.decode("utf-8", "replace")
+    assert proc.returncode == 2, err
+    assert "broken characters" in err and "Traceback" not in err
+
+
+def test_chat_survives_a_line_of_broken_bytes(index_copy):
+    lines = b"cocoa \x80 prices\n" + CARD_QUESTION.encode() + b"\n"
+    proc = _cli(b"chat", b"--index", os.fsencode(index_copy), stdin=lines)
+    out = proc.stdout.decode("utf-8", "replace")
+    assert proc.returncode == 0, proc.stderr.decode("utf-8", "replace")[-2000:]
+    assert "error: The question holds broken characters" in out
+    assert "military base" in out  # the next question is still answered

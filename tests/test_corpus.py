@@ -5,8 +5,10 @@ import json
 import re
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from assistant.corpus import load_file, load_paths, normalize_date
+from assistant.corpus import load_file, load_paths, make_article, normalize_date
 from assistant.errors import InputError
 
 
@@ -274,3 +276,28 @@ def test_seed_folder_loads_only_the_article():
 
     arts, errors = load_paths([SEEDS])
     assert [a.id for a in arts] == [SEED_ID] and errors == []
+
+
+# ---- broken Unicode ------------------------------------------------------------------------------
+def test_jsonl_row_with_lone_surrogate_is_repaired_and_the_rest_load(tmp_path, caplog):
+    good = {"id": "ok", "title": "Cocoa", "text": "Cocoa prices rose on Monday in Abidjan."}
+    rows = [json.dumps(good), '{"id": "bad\\udc80", "title": "T", "text": "Broken \\ud83d emoji in the text."}']
+    path = tmp_path / "rows.jsonl"
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    ok, bad = load_file(path)
+    assert ok.text == good["text"]
+    assert bad.text == "Broken \ufffd emoji in the text." and bad.id == "bad\ufffd"
+    assert f"{path}:2" in caplog.text and "U+FFFD" in caplog.text
+    for field in (bad.id, bad.title, bad.text):
+        field.encode("utf-8")  # strict: nothing left that an encoder or SQLite would refuse
+
+
+@given(st.text(alphabet=st.characters(blacklist_categories=()), min_size=1, max_size=200))
+@settings(max_examples=200, deadline=None)
+def test_make_article_never_keeps_a_surrogate(text):
+    try:
+        article = make_article("x", text[:20], text, "fuzz")
+    except InputError:
+        return
+    for field in (article.id, article.title, article.text):
+        field.encode("utf-8")

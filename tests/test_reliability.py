@@ -6,7 +6,7 @@
    lock (fail fast or wait), JSON log lines.
 3. Bad input, fuzzed with hypothesis: loaders, chunker, search and ask raise `InputError`/`AssistantError` or
    succeed, never anything else; a failed add changes nothing.
-4. Offline guarantee: index and answer with every non-loopback connection refused.
+4. Offline guarantee: tests/test_offline.py (DNS and packets captured below Python).
 5. Hostile article content is stored and returned verbatim, as data.
 
 Subprocesses load the model (~5-10 s each), so the paused writers all start at once in one fixture and
@@ -771,71 +771,7 @@ def _add(scratch, batch):
 test_fuzz_add, test_fuzz_add_slow = fuzz_tests(25, 150, batch=st.lists(articles_st, min_size=1, max_size=3))(_add)
 
 
-# ---- 4. offline ---------------------------------------------------------------------------------
-OFFLINE_BOOT = r"""
-import ipaddress, json, socket, sys
-blocked = []
-
-def _loopback(host):
-    if host is None or host in ("localhost", "localhost.localdomain", "ip6-localhost"):
-        return True
-    if isinstance(host, bytes):
-        host = host.decode()
-    try:
-        return ipaddress.ip_address(str(host).split("%")[0]).is_loopback
-    except ValueError:
-        return False
-
-def _guard(what, addr):
-    host = addr[0] if isinstance(addr, tuple) else addr
-    if not _loopback(host):
-        blocked.append(f"{what} {addr!r}")
-        raise OSError(f"network blocked by the offline test: {what} {addr!r}")
-
-_connect, _connect_ex, _sendto, _gai = socket.socket.connect, socket.socket.connect_ex, socket.socket.sendto, socket.getaddrinfo
-
-def connect(self, addr):
-    if self.family in (socket.AF_INET, socket.AF_INET6):
-        _guard("connect", addr)
-    return _connect(self, addr)
-
-def connect_ex(self, addr):
-    if self.family in (socket.AF_INET, socket.AF_INET6):
-        _guard("connect_ex", addr)
-    return _connect_ex(self, addr)
-
-def sendto(self, data, *args):
-    if self.family in (socket.AF_INET, socket.AF_INET6):
-        _guard("sendto", args[-1])
-    return _sendto(self, data, *args)
-
-def getaddrinfo(host, *args, **kwargs):
-    _guard("getaddrinfo", (host,))
-    return _gai(host, *args, **kwargs)
-
-socket.socket.connect, socket.socket.connect_ex, socket.socket.sendto = connect, connect_ex, sendto
-socket.getaddrinfo = getaddrinfo
-assert "assistant" not in sys.modules
-from assistant.cli import main
-index, seeds, more, question = sys.argv[1:5]
-code = main(["index", seeds, more, "--index", index, "--quiet"]) or main(["ask", question, "--index", index, "--json"])
-print("BLOCKED " + json.dumps(blocked), file=sys.stderr)
-sys.exit(code)
-"""
-
-
-def test_offline_index_and_answer(tmp_path):
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "TRANSFORMERS_", "SENTENCE_TRANSFORMERS"))}
-    env["HF_HOME"] = str(tmp_path / "empty-hf-home")  # no hub cache to fall back on
-    proc = subprocess.run([PY, "-c", OFFLINE_BOOT, str(tmp_path / "index"), str(SEEDS),
-                           str(FIXTURES / "distractors.jsonl"), CARD_QUESTION],
-                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    answer = json.loads(proc.stdout[proc.stdout.index("{"):])
-    assert not answer["refused"]
-    assert any("military base" in c["quote"] and c["article_id"] == SEED_ID for c in answer["citations"])
-    blocked = json.loads(proc.stderr.rsplit("BLOCKED ", 1)[1])
-    assert blocked == []  # nothing even tried to reach the network
+# ---- 4. offline: tests/test_offline.py (DNS and packets captured in a network namespace) -----------
 
 
 # ---- 5. hostile articles -----------------------------------------------------------------------
