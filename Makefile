@@ -5,7 +5,7 @@ STAMP := $(VENV)/.installed
 INDEX ?= index
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install run test test-fast bench eval chromium index clean
+.PHONY: install run test test-fast lint bench eval chromium index clean
 
 install: $(STAMP)
 
@@ -23,7 +23,11 @@ run: install
 chromium:
 	@command -v chromium >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium; }
 
-test: install chromium
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+
+test: install chromium lint
 	$(PY) -m pytest -q
 
 test-fast: install

@@ -2,35 +2,42 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Iterable, Mapping, Sequence
 
-from .chunking import ChunkSettings
-from .corpus import load_paths
+from .answer import Context, ExtractiveGenerator, Generator, Tuning, answer
+from .encoders import Encoder
 from .errors import InputError
 from .index import AddResult, Index
-from .retrieval import search
+from .ingest.chunking import ChunkSettings
+from .ingest.loaders import load_paths
+from .search import Weights, search
 from .types import Answer, Article, Passage
 
 
 class Assistant:
     """`Assistant.open("index")` then `.add(articles)`, `.search(query)`, `.ask(question, history)`."""
 
-    def __init__(self, index: Index, generator=None):
-        from .answer import ExtractiveGenerator
-
+    def __init__(self, index: Index, generator: Generator | None = None, weights: Weights = Weights()):
         self.index = index
         self.generator = generator or ExtractiveGenerator()
+        self.weights = weights
+        self.context = Context(encode=lambda texts: self.index.encoder.encode(texts),
+                               term_weights=lambda q: self.index.snapshot.lexical.term_weights(q))
 
     @classmethod
-    def open(cls, path: str | os.PathLike = "index", encoder: str | None = None,
-             chunking: ChunkSettings | None = None, generator=None, create: bool = True,
-             lock_timeout: float | None = None) -> "Assistant":
+    def open(cls, path: str | os.PathLike = "index", encoder: str | Encoder | None = None,
+             chunking: ChunkSettings | None = None, generator: Generator | None = None, create: bool = True,
+             lock_timeout: float | None = None, weights: Weights = Weights(),
+             tuning: Tuning | None = None) -> Assistant:
         """Open the index at `path`, creating an empty one when missing (with `create=False`, an `IndexMissingError`).
 
-        Writers wait up to `lock_timeout` seconds (default `ASSISTANT_LOCK_TIMEOUT` or 600) for another writer.
+        `encoder`: a registered name or an `Encoder` object, for a new index. `weights` tune retrieval, `tuning`
+        the extractive answers (ignored when a `generator` is given). Writers wait up to `lock_timeout` seconds
+        (default `ASSISTANT_LOCK_TIMEOUT` or 600) for another writer.
         """
-        return cls(Index(path, encoder=encoder, chunking=chunking, lock_timeout=lock_timeout, create=create), generator)
+        index = Index(path, encoder=encoder, chunking=chunking, lock_timeout=lock_timeout, create=create)
+        return cls(index, generator or (ExtractiveGenerator(tuning) if tuning else None), weights)
 
     @property
     def path(self) -> Path:
@@ -51,13 +58,12 @@ class Assistant:
 
     def search(self, query: str, k: int = 5, filters: Mapping[str, object] | None = None,
                mode: str = "hybrid") -> list[Passage]:
-        return search(self.index, query, k=k, filters=filters, mode=mode)
+        return search(self.index, query, k=k, filters=filters, mode=mode, weights=self.weights)
 
     def ask(self, question: str, history: Sequence[Mapping[str, str]] | None = None,
             filters: Mapping[str, object] | None = None) -> Answer:
-        from .answer import answer
-
-        return answer(self, question, history or [], filters=filters)
+        return answer(question, history or [], filters, lambda q, k, f: self.search(q, k=k, filters=f),
+                      self.generator, self.context)
 
     def article(self, article_id: str) -> Article | None:
         return self.index.store.article(article_id)

@@ -5,9 +5,12 @@ import argparse
 import json
 import logging
 import sys
-from typing import Sequence
+from collections.abc import Sequence
 
+from .encoders import DEFAULT as DEFAULT_ENCODER
+from .encoders import NAMES as ENCODERS
 from .errors import AssistantError
+from .search import MODES
 
 log = logging.getLogger("assistant.cli")
 # Commands that may create the index folder; every other one needs an existing index.
@@ -33,7 +36,7 @@ def _print_answer(ans, as_json: bool) -> None:
 
 
 def cmd_index(a, args) -> int:
-    from .corpus import load_paths
+    from .ingest.loaders import load_paths
 
     articles, errors = load_paths(args.paths or ["seeds"])
     for err in errors:
@@ -98,7 +101,7 @@ def cmd_stats(a, args) -> int:
 
 def cmd_check(args) -> int:
     """Exit 0 when the index is sound, 1 when it is not (including: missing, unopenable, damaged)."""
-    from .check import check_path
+    from .index.check import check_path
 
     problems, leftovers = check_path(args.index)
     for p in problems:
@@ -134,15 +137,15 @@ def parser() -> argparse.ArgumentParser:
 
     p = add("index", cmd_index, "add files or folders of articles (default: seeds/)")
     p.add_argument("paths", nargs="*")
-    p.add_argument("--encoder", choices=("torch", "onnx", "onnx-int8"),
-                   help="encoder for a new index (default onnx-int8; an existing index keeps its own)")
+    p.add_argument("--encoder", choices=ENCODERS,
+                   help=f"encoder for a new index (default {DEFAULT_ENCODER}; an existing index keeps its own)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--rebuild", action="store_true", help="discard the existing index and build it anew")
     writer(p)
     p = add("search", cmd_search, "show the passages that best match a query")
     p.add_argument("query")
     p.add_argument("-k", type=int, default=5)
-    p.add_argument("--mode", choices=("hybrid", "dense", "bm25"), default="hybrid")
+    p.add_argument("--mode", choices=MODES, default="hybrid")
     p.add_argument("--json", action="store_true")
     filters(p)
     p = add("ask", cmd_ask, "answer a question with cited passages")

@@ -17,6 +17,10 @@ class IndexLockedError(AssistantError):
     """Another process is writing this index."""
 
 
+class WriteConflictError(IndexLockedError):
+    """Another writer published while this one wrote (its lock file was removed): this write was not published."""
+
+
 class ModelMissingError(AssistantError):
     """The packaged embedding model is not installed."""
 

@@ -59,7 +59,7 @@ class _QuietLibraries(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if self.level <= logging.DEBUG or record.levelno >= logging.WARNING:
             return True
-        return not record.name.split(".")[0] in NOISY
+        return record.name.split(".")[0] not in NOISY
 
 
 def level_for(verbosity: int = 0) -> int:

@@ -45,15 +45,14 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
 import numpy as np  # noqa: E402
 
-from assistant.chunking import chunk_article, embedding_text  # noqa: E402
-from assistant.corpus import make_article  # noqa: E402
 from assistant.errors import InputError  # noqa: E402
-from assistant.index import DEFAULT_ENCODER, Index, acquire_write_lock  # noqa: E402
-from assistant.pipeline import Prepared, content_hash  # noqa: E402
+from assistant.index.index import DEFAULT_ENCODER, Index
+from assistant.index.lock import acquire_write_lock  # noqa: E402
+from assistant.ingest.chunking import chunk_article, embedding_text  # noqa: E402
+from assistant.ingest.loaders import make_article  # noqa: E402
+from assistant.ingest.prepare import Prepared, content_hash  # noqa: E402
 from assistant.types import Article  # noqa: E402
 
 REUTERS = ROOT.parent / "shared" / "data" / "reuters21578" / "articles.jsonl"

@@ -11,8 +11,8 @@ import time
 from pathlib import Path
 
 from assistant import Assistant
-from assistant.chunking import ChunkSettings
-from assistant.corpus import make_article
+from assistant.ingest.chunking import ChunkSettings
+from assistant.ingest.loaders import make_article
 
 SQUAD = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "squad-dev"
 SETTINGS = [ChunkSettings(96, 16), ChunkSettings(128, 24), ChunkSettings(200, 40), ChunkSettings(250, 50),

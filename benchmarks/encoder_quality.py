@@ -15,16 +15,13 @@ import argparse
 import json
 import os
 import random
-import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from assistant.corpus import make_article  # noqa: E402
 from assistant.index import Index  # noqa: E402
-from assistant.retrieval import search  # noqa: E402
+from assistant.ingest.loaders import make_article  # noqa: E402
+from assistant.search.hybrid import search  # noqa: E402
 
 SQUAD = ROOT.parent / "shared" / "data" / "squad-dev"
 DEFAULT_PATHS = {"torch": "/tmp/squad_torch", "onnx-int8": "/tmp/squad_int8", "onnx": "/tmp/squad_onnx"}

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from assistant.embeddings import load_encoder
+from assistant.encoders import load_encoder
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 

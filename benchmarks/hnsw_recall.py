@@ -32,8 +32,8 @@ sys.path.insert(0, str(ROOT))
 import faiss  # noqa: E402
 import numpy as np  # noqa: E402
 
-from assistant import vectors as vmod  # noqa: E402
 from assistant.index import Index  # noqa: E402
+from assistant.index import vectors as vmod  # noqa: E402
 
 SQUAD_QA = ROOT.parent / "shared" / "data" / "squad-dev" / "qa.jsonl"
 
@@ -56,12 +56,12 @@ class ExactScan:
     """The product's exact search of a flat index (`scan.top_exact`: int8 prefilter when large), FAISS-shaped."""
 
     def __init__(self, db: np.ndarray):
-        from assistant.scan import MIN_ROWS, Int8Rows
+        from assistant.index.scan import MIN_ROWS, Int8Rows
 
         self.db, self.int8 = db, Int8Rows(db) if len(db) >= MIN_ROWS else None
 
     def search(self, x: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        from assistant.scan import top_exact
+        from assistant.index.scan import top_exact
 
         found = [top_exact(self.db, self.int8, q, k) for q in x]
         return np.array([s for _, s in found]), np.array([r for r, _ in found])

@@ -30,19 +30,16 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from assistant.conversation import condense  # noqa: E402
-from assistant.corpus import load_file  # noqa: E402
-from assistant.retrieval import check_query  # noqa: E402
+from assistant.answer.conversation import condense  # noqa: E402
+from assistant.ingest.loaders import load_file  # noqa: E402
+from assistant.search import check_query  # noqa: E402
 
 # One invented surname per session: it appears in no article, so it can only reach a session's condensed
 # question through that session's own history.
@@ -280,7 +277,7 @@ def app_handlers(demo) -> tuple[Callable[[str], str], Callable[[str], str]]:
 def build_index(path: Path) -> None:
     """The seed article and the test distractors: the index `tests/conftest.py` builds."""
     from assistant import Assistant
-    from assistant.corpus import load_paths
+    from assistant.ingest.loaders import load_paths
 
     articles, errors = load_paths([ROOT / "seeds", ROOT / "tests" / "fixtures" / "distractors.jsonl"])
     if errors:
@@ -320,7 +317,7 @@ def main() -> int:
                 add = lambda path: "✓" if assistant.add(load_file(path)).added == 1 else "✗ not added"  # noqa: E731
                 remove = lambda article_id: "✓" if assistant.remove(article_id) else "✗ not removed"  # noqa: E731
         else:
-            import app
+            from assistant.ui import app
 
             index = tmp / "index"
             if args.index:
@@ -343,7 +340,7 @@ def main() -> int:
         print(report.summary())
         print(f"load average after: {os.getloadavg()[0]:.1f}")
         if assistant is not None:
-            from assistant.check import check
+            from assistant.index.check import check
 
             problems = check(assistant.index)
             print(f"index check: {'clean' if not problems else '; '.join(problems)}")

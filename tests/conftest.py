@@ -2,13 +2,12 @@
 from __future__ import annotations
 
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
 
 from assistant import Article, Assistant
-from assistant.corpus import load_file
+from assistant.ingest.loaders import load_file
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
@@ -64,9 +63,7 @@ def writable(tmp_path, built_index) -> Assistant:
 
 def serve_copy(built_index: Path, folder: Path):
     """Serve the real app on a private copy of the test index: (assistant, demo, url)."""
-    if str(ROOT) not in sys.path:
-        sys.path.insert(0, str(ROOT))
-    import app
+    from assistant.ui import app
 
     return app.serve_in_background(copy_index(built_index, folder / "index"))
 

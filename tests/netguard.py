@@ -57,7 +57,7 @@ def dns_udp(names: list[str], stop: threading.Event) -> None:
     while not stop.is_set():
         try:
             data, peer = s.recvfrom(4096)
-        except socket.timeout:
+        except TimeoutError:
             continue
         names.append(qname(data))
         s.sendto(nxdomain(data), peer)
@@ -72,7 +72,7 @@ def dns_tcp(names: list[str], stop: threading.Event) -> None:
     while not stop.is_set():
         try:
             conn, _ = s.accept()
-        except socket.timeout:
+        except TimeoutError:
             continue
         with conn:
             conn.settimeout(1)
@@ -93,7 +93,7 @@ def sniff(packets: list[str], stop: threading.Event) -> None:
     while not stop.is_set():
         try:
             frame = s.recv(65535)
-        except socket.timeout:
+        except TimeoutError:
             continue
         kind, ip = struct.unpack("!H", frame[12:14])[0], frame[14:]
         if kind == 0x0800:

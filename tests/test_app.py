@@ -5,21 +5,18 @@ Also the start-up (seeds indexed once) and the escaping helpers of `assistant.re
 from __future__ import annotations
 
 import json
+import logging
 import shutil
-import sys
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from conftest import CARD_QUESTION, SEED_ID, SEEDS
 from gradio_client import Client
 
-from assistant import render
 from assistant.answer import REFUSAL
 from assistant.errors import InputError
 from assistant.types import Answer, Citation, Passage
-from conftest import CARD_QUESTION, ROOT, SEED_ID, SEEDS
-
-sys.path.insert(0, str(ROOT))
-import app  # noqa: E402  (app.py lives at the repo root)
+from assistant.ui import app, render
 
 pytestmark = [pytest.mark.filterwarnings("ignore:.*no_silent_downcasting"),  # inside gradio's queue
               pytest.mark.filterwarnings("ignore:The copy keyword is deprecated")]
@@ -104,7 +101,8 @@ def test_only_the_ask_endpoint_is_public(client):
 
 
 # ---- start-up -------------------------------------------------------------------------------------
-def test_first_start_indexes_the_seeds_and_a_restart_reuses_the_index(tmp_path, capsys):
+def test_first_start_indexes_the_seeds_and_a_restart_reuses_the_index(tmp_path, caplog):
+    caplog.set_level(logging.INFO, logger="assistant.ui.app")
     seeds = tmp_path / "seeds"
     seeds.mkdir()
     shutil.copy(SEEDS / f"{SEED_ID}.txt", seeds)
@@ -115,7 +113,8 @@ def test_first_start_indexes_the_seeds_and_a_restart_reuses_the_index(tmp_path, 
     stats = first.stats()
     first.close()
     assert stats["articles"] == 1 and stats["generation"] == 1
-    assert "skipped" in capsys.readouterr().out
+    assert "skipped" in caplog.text and "indexing" in caplog.text
+    caplog.clear()
 
     again = app.open_assistant(index, seeds)
     try:
@@ -123,7 +122,7 @@ def test_first_start_indexes_the_seeds_and_a_restart_reuses_the_index(tmp_path, 
         assert [a["id"] for a in again.articles()] == [SEED_ID]
     finally:
         again.close()
-    assert "indexing" not in capsys.readouterr().out
+    assert "indexing" not in caplog.text
 
 
 # ---- rendering: article text is untrusted ---------------------------------------------------------

@@ -5,16 +5,13 @@ drives the system browser, and every request that leaves 127.0.0.1 is blocked an
 """
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
+from conftest import CARD_QUESTION
 
 from assistant import Article
-from conftest import CARD_QUESTION, ROOT
-
-sys.path.insert(0, str(ROOT))
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",

@@ -7,8 +7,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from assistant.chunking import ChunkSettings, chunk_article, chunk_articles, embedding_text, fit_title, locate
-from assistant.embeddings import MAX_TOKENS, tokenizer
+from assistant.encoders.base import MAX_TOKENS, tokenizer
+from assistant.ingest.chunking import (
+    ChunkSettings,
+    chunk_article,
+    chunk_articles,
+    embedding_text,
+    fit_title,
+    locate,
+)
 from assistant.types import Article
 
 SETTINGS = ChunkSettings()

@@ -3,8 +3,13 @@ from __future__ import annotations
 
 from conftest import SEED_ID, SEEDS
 
-from assistant.cleaning import clean_text, derive_title, is_noise_line, looks_like_title
-from assistant.corpus import load_file
+from assistant.ingest.cleaning import (
+    clean_text,
+    derive_title,
+    is_noise_line,
+    looks_like_title,
+)
+from assistant.ingest.loaders import load_file
 
 RAW = (SEEDS / f"{SEED_ID}.txt").read_text(encoding="utf-8")
 EMBED_LINE = "6116515044001 0aac6257-f094-451d-b76a-703e18516ca3 3e3cf082-5b87-4e47-972e-3dd7a7bc2cbf"
@@ -25,7 +30,7 @@ def test_every_other_seed_line_survives_verbatim(seed_article):
     for line in kept:
         assert line in seed_article.text, f"lost or altered: {line[:60]!r}"
     # and nothing else: the cleaned text is exactly those lines, paragraph breaks kept
-    assert [l for l in seed_article.text.split("\n") if l] == kept
+    assert [line for line in seed_article.text.split("\n") if line] == kept
     assert "\n\n\n" not in seed_article.text
 
 

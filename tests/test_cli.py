@@ -11,7 +11,7 @@ import pytest
 from conftest import CARD_QUESTION, ROOT, SEED_ID, copy_index
 
 from assistant.cli import main
-from assistant.index import DEFAULT_ENCODER
+from assistant.index.index import DEFAULT_ENCODER
 
 CITATION_FIELDS = {"n", "article_id", "title", "chunk_id", "start", "end", "text", "quote", "quote_start",
                    "quote_end", "score", "date", "source"}

@@ -22,12 +22,10 @@ import threading
 import time
 
 import pytest
-
-from assistant import Article
-from assistant.check import check
 from conftest import ROOT, serve_copy
 
-sys.path.insert(0, str(ROOT))
+from assistant import Article
+from assistant.index.check import check
 
 _spec = importlib.util.spec_from_file_location("load_benchmark", ROOT / "benchmarks" / "load.py")
 load = importlib.util.module_from_spec(_spec)

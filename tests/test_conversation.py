@@ -6,7 +6,7 @@ import re
 import pytest
 from conftest import SEED_ID
 
-from assistant.conversation import condense, content_words, is_follow_up, names
+from assistant.answer.conversation import condense, content_words, is_follow_up, names
 
 
 def turn(role: str, content: str) -> dict:
@@ -133,7 +133,7 @@ def test_pronoun_referents(question, expected):
 
 
 def test_follow_up_near_the_length_limit_is_still_answered(assistant):
-    from assistant.retrieval import MAX_QUERY_CHARS
+    from assistant.search import MAX_QUERY_CHARS
 
     history = [turn("user", "Who gave Haftar his drones?"), turn("assistant", "The United Arab Emirates [1]")]
     question = ("And who sends him mercenaries? " + "please " * 400)[:MAX_QUERY_CHARS - 1].strip()

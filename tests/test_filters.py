@@ -8,7 +8,7 @@ import pytest
 from conftest import SEED_ID
 
 from assistant import InputError
-from assistant.filters import check_filters, mask, row_fields
+from assistant.search.filters import check_filters, mask, row_fields
 
 CASES = [
     {"date_from": "2019-12-01"},

@@ -7,17 +7,18 @@ import shutil
 
 import numpy as np
 import pytest
-from conftest import CARD_QUESTION, SEED_ID
+from conftest import CARD_QUESTION, SEED_ID, copy_index
 
 from assistant import Assistant, IndexMismatchError, InputError
-from assistant import manifest as mf
-from assistant import vectors as vectors_module
-from assistant.check import check
-from assistant.chunking import ChunkSettings, chunk_article
-from assistant.embeddings import MODEL_NAME
-from assistant.index import DEFAULT_ENCODER, Index
-from assistant.lexical import Lexical
-from assistant.vectors import Vectors
+from assistant.encoders import MODEL_NAME
+from assistant.index import files
+from assistant.index import manifest as mf
+from assistant.index import vectors as vectors_module
+from assistant.index.check import check
+from assistant.index.index import DEFAULT_ENCODER, Index
+from assistant.index.lexical import Lexical
+from assistant.index.vectors import Vectors
+from assistant.ingest.chunking import ChunkSettings, chunk_article
 
 
 def faiss_and_sqlite(a: Assistant) -> tuple[int, int]:
@@ -38,7 +39,7 @@ def test_built_index_is_consistent(assistant, corpus):
     for article in corpus:
         stored = assistant.article(article.id)
         assert stored == article
-        for idx, start, end, text in chunk_rows(assistant, article.id):
+        for _idx, start, end, text in chunk_rows(assistant, article.id):
             assert article.text[start:end] == text
 
 
@@ -292,7 +293,7 @@ def test_discard_removes_only_index_files(tmp_path, built_index):
 
 
 def test_add_tokenizes_only_the_new_chunks(writable, seed_article, monkeypatch):
-    import assistant.lexical as lexical
+    import assistant.index.lexical as lexical
 
     seen: list[str] = []
     real = lexical.tokenize
@@ -304,7 +305,7 @@ def test_add_tokenizes_only_the_new_chunks(writable, seed_article, monkeypatch):
 
 def test_index_from_before_token_ids_is_rebuilt_once(writable, distractors):
     # an index written by an older version has no token ids beside its BM25 files: the next write rebuilds them
-    folder = writable.index._files(writable.index.snapshot.generation)[1]
+    folder = files.bm25_folder(writable.path, writable.index.snapshot.generation)
     for name in ("tokens.npy", "offsets.npy", "case.json"):
         (folder / name).unlink()
     reopened = Assistant.open(writable.path)
@@ -323,7 +324,7 @@ def test_index_from_before_token_ids_is_rebuilt_once(writable, distractors):
 
 
 def test_sentence_spans_are_stored_with_each_chunk(assistant, seed_article):
-    from assistant.sentences import sentence_spans
+    from assistant.text.sentences import sentence_spans
 
     rows = assistant.index.store.rows(assistant.index.snapshot.vectors.ids.tolist())
     assert rows and all(json.loads(r[10]) == [list(s) for s in sentence_spans(r[5])] for r in rows.values())
@@ -342,3 +343,50 @@ def test_database_from_before_stored_sentences_gets_the_column(writable):
         assert reopened.search(CARD_QUESTION)[0].article_id == SEED_ID  # spans computed when read
     finally:
         reopened.close()
+
+
+# ---- a removed write.lock (two writers at once) -----------------------------------------------------
+def test_a_writer_whose_lock_file_was_removed_never_publishes_over_another(tmp_path, built_index, distractors):
+    """Writer A loses its lock mid-write (the file is deleted) and writer B publishes meanwhile: A must not publish,
+    must not delete B's generation, and must say what happened."""
+    from assistant.errors import WriteConflictError
+    from assistant.index.store import Store
+
+    path = copy_index(built_index, tmp_path / "index")
+    a, b = Assistant.open(path), Assistant.open(path)
+    extra = [dataclasses.replace(distractors[0], id="from-b", text=distractors[0].text + " Writer B was here.")]
+    real_commit = Store.commit
+    calls = []
+
+    def commit_after_b(self, *args, **kwargs):
+        if not calls:
+            calls.append(1)
+            (path / "write.lock").unlink()  # someone deletes the lock while A writes
+            b.add(extra)  # B takes a new lock file and publishes the next generation
+        return real_commit(self, *args, **kwargs)
+
+    try:
+        generation = a.index.generation_on_disk()
+        a.index.store.commit = commit_after_b.__get__(a.index.store)
+        with pytest.raises(WriteConflictError, match="write.lock"):
+            a.add([dataclasses.replace(distractors[1], id="from-a", text=distractors[1].text + " Writer A.")])
+        assert b.index.generation_on_disk() == generation + 1
+    finally:
+        a.close()
+        b.close()
+    reopened = Assistant.open(path)
+    try:
+        assert check(reopened.index) == []  # B's generation and its files are intact
+        assert reopened.article("from-b") is not None and reopened.article("from-a") is None
+    finally:
+        reopened.close()
+
+
+def test_a_stale_commit_is_refused_in_the_same_transaction(writable, distractors):
+    from assistant.errors import WriteConflictError
+
+    store, gen = writable.index.store, writable.index.generation_on_disk()
+    counts = store.counts()
+    with pytest.raises(WriteConflictError, match="another writer published"):
+        store.commit([], [], [], {"generation": str(gen + 1)}, expect_generation=gen - 1)
+    assert store.counts() == counts and writable.index.generation_on_disk() == gen

@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 from rank_bm25 import BM25Okapi
 
-from assistant.lexical import VARIANT_WEIGHT, Lexical, tokenize
-from assistant.names import is_variant, name_terms
+from assistant.index.lexical import VARIANT_WEIGHT, Lexical
+from assistant.text.names import is_variant, name_terms
+from assistant.text.tokens import tokenize
 
 K1, B = 1.5, 0.75
 

@@ -24,8 +24,7 @@ index, seeds, more, question, out = sys.argv[1:6]
 from assistant.cli import main
 code = main(["index", seeds, more, "--index", index, "--quiet"])
 code = code or main(["ask", question, "--index", index, "--json"])
-sys.path.insert(0, sys.argv[6])
-import app
+from assistant.ui import app
 from gradio_client import Client
 assistant, demo, url = app.serve_in_background(index)
 r = Client(url, verbose=False).predict(question, [], api_name="/ask")
@@ -49,7 +48,7 @@ def test_no_dns_query_or_outside_packet(tmp_path):
            if not k.startswith(("HF_", "TRANSFORMERS_", "ORT_", "GRADIO_", "DO_NOT_TRACK"))}
     env.update(HF_HOME=str(tmp_path / "hf-home"), ASSISTANT_MODEL_CACHE=str(tmp_path / "model-cache"))
     workload = [sys.executable, "-c", WORKLOAD, str(tmp_path / "index"), str(SEEDS),
-                str(FIXTURES / "distractors.jsonl"), CARD_QUESTION, str(result), str(ROOT)]
+                str(FIXTURES / "distractors.jsonl"), CARD_QUESTION, str(result)]
     proc = subprocess.run(["unshare", "--net", "--mount", sys.executable, str(NETGUARD), str(report),
                            str(GUARD_SECONDS), "--", *workload],
                           cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900)

@@ -4,8 +4,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from assistant.embeddings import MAX_TOKENS, MODEL_NAME, TorchEncoder, tokenizer
-from assistant.onnx_encoder import OnnxEncoder
+from assistant.encoders.base import MAX_TOKENS, MODEL_NAME, tokenizer
+from assistant.encoders.onnx_encoder import OnnxEncoder
+from assistant.encoders.sbert import TorchEncoder
 
 LONG = " ".join(
     f"Paragraph {i}: the finance ministry said on Tuesday that inflation eased to 2.{i} percent in March, "
@@ -115,7 +116,7 @@ def test_cache_reused(cache_dir, fp32: OnnxEncoder, int8: OnnxEncoder) -> None:
 
 def test_a_model_in_the_shared_cache_is_linked_not_rebuilt(tmp_path, fp32, monkeypatch):
     # the shared cache may be read-only (its lock file cannot be made): a model already there is just linked
-    from assistant import onnx_encoder
+    from assistant.encoders import onnx_encoder
 
     monkeypatch.setenv("ASSISTANT_MODEL_CACHE", str(fp32.path.parent))
     monkeypatch.setattr(onnx_encoder, "_build", lambda *a: pytest.fail("exported again"))
@@ -128,7 +129,7 @@ def test_relative_cache_folders(tmp_path, fp32, monkeypatch):
     # the quantiser runs in a child process with another working folder: relative paths must not reach it
     import shutil
 
-    from assistant import onnx_encoder
+    from assistant.encoders import onnx_encoder
 
     (tmp_path / "shared").mkdir()
     shutil.copyfile(fp32.path, tmp_path / "shared" / fp32.path.name)  # so only the int8 step runs

@@ -30,22 +30,28 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import CARD_QUESTION, FIXTURES, ROOT, SEED_ID, SEEDS, copy_index
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import event as _event
-from hypothesis.control import currently_in_test_context
 from hypothesis import strategies as st
+from hypothesis.control import currently_in_test_context
 
-from assistant import Article, Assistant, AssistantError, IndexLockedError, IndexMismatchError, InputError
+from assistant import (
+    Article,
+    Assistant,
+    AssistantError,
+    IndexLockedError,
+    IndexMismatchError,
+    InputError,
+    logs,
+)
 from assistant import cli as cli_module
-from assistant import logs
-from assistant.check import check, check_path, leftovers
-from assistant.chunking import chunk_article
-from assistant.cleaning import clean_text
-from assistant.corpus import load_file, load_paths
 from assistant.errors import IndexDamagedError, IndexMissingError
-from assistant.index import validate
-
-from conftest import CARD_QUESTION, FIXTURES, ROOT, SEED_ID, SEEDS, copy_index
+from assistant.index.check import check, check_path, leftovers
+from assistant.index.index import validate
+from assistant.ingest.chunking import chunk_article
+from assistant.ingest.cleaning import clean_text
+from assistant.ingest.loaders import load_file, load_paths
 
 PY = sys.executable
 STAGES = ("embed", "faiss", "sqlite")
@@ -87,15 +93,52 @@ def generation_files(index: Path) -> list[str]:
     return sorted(p.name for p in index.iterdir() if p.name.startswith(("vectors-", "bm25-")))
 
 
+# `assistant index ...` with one stage of the write wrapped so that it stops there and waits to be killed: before
+# embedding, before the FAISS write, before the SQLite commit, or right after the commit ("published").
+PAUSING_WRITER = r"""
+import sys, time
+from assistant.cli import main
+from assistant.index import index as index_module
+from assistant.index.store import Store
+from assistant.index.vectors import Vectors
+
+stage = sys.argv[1]
+
+def pause():
+    print(f"PAUSED {stage}", file=sys.stderr, flush=True)
+    time.sleep(600)
+
+def before(owner, name):
+    real = getattr(owner, name)
+    def wrapped(*args, **kwargs):
+        pause()
+        return real(*args, **kwargs)
+    setattr(owner, name, wrapped)
+
+def after(owner, name):
+    real = getattr(owner, name)
+    def wrapped(*args, **kwargs):
+        result = real(*args, **kwargs)
+        pause()
+        return result
+    setattr(owner, name, wrapped)
+
+{"embed": lambda: before(index_module, "prepare"), "faiss": lambda: before(Vectors, "save"),
+ "sqlite": lambda: before(Store, "commit"), "published": lambda: after(Store, "commit")}[stage]()
+sys.exit(main(sys.argv[2:]))
+"""
+
+
 class Writer:
-    """`assistant index BATCH --index DIR` in a subprocess that pauses at a stage (ASSISTANT_PAUSE_AT)."""
+    """`assistant index BATCH --index DIR` in a subprocess that pauses at a stage (see PAUSING_WRITER)."""
 
     def __init__(self, index: Path, batch: Path, stage: str):
-        env = {**os.environ, "ASSISTANT_PAUSE_AT": stage, "ASSISTANT_LOG": "json", "OMP_NUM_THREADS": "1"}
+        env = {**os.environ, "ASSISTANT_LOG": "json", "OMP_NUM_THREADS": "1"}
         self.index, self.stage, self.lines = index, stage, []
         self.paused = threading.Event()
-        self.proc = subprocess.Popen([PY, "-m", "assistant", "-v", "index", str(batch), "--index", str(index), "--quiet"],
-                                     cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        self.proc = subprocess.Popen([PY, "-c", PAUSING_WRITER, stage, "-v", "index", str(batch), "--index", str(index),
+                                      "--quiet"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                     text=True)
         threading.Thread(target=self._drain, daemon=True).start()
 
     def _drain(self) -> None:
@@ -431,7 +474,7 @@ def test_json_log_lines(tmp_path, index_a, monkeypatch):
     assert code == 0 and json.loads(err.splitlines()[-1])["event"] == "check"
     monkeypatch.delenv("ASSISTANT_LOG")
     code, out, err = cli("check", "--index", index, "-v")
-    assert re.search(r" INFO assistant\.check: checked ", err)
+    assert re.search(r" INFO assistant\.index\.check: checked ", err)
     code, out, err = cli("check", "--index", index)
     assert err == ""  # quiet by default
 
@@ -723,8 +766,8 @@ def test_bad_batch_changes_nothing(batch, scratch):
 @pytest.mark.parametrize("where", ["encode", "vectors", "bm25", "commit"])
 def test_failure_mid_write_changes_nothing(where, scratch, monkeypatch):
     """Injected failures at each step of a write: the index stays as it was, and the next write works."""
-    from assistant.lexical import Lexical
-    from assistant.vectors import Vectors
+    from assistant.index.lexical import Lexical
+    from assistant.index.vectors import Vectors
 
     def boom(*args, **kwargs):
         raise OSError(28, "No space left on device")

@@ -5,8 +5,8 @@ import faiss
 import numpy as np
 import pytest
 
-from assistant import scan
-from assistant.vectors import Vectors
+from assistant.index import scan
+from assistant.index.vectors import Vectors
 
 DIM = 384
 
@@ -94,7 +94,7 @@ def test_edge_cases():
 def test_filtered_candidates_are_the_exact_masked_top(data, share):
     # narrow filters score their rows exactly; wide ones go through the int8 estimate, then exact rescoring
     from assistant.index import Snapshot
-    from assistant.retrieval import _candidates
+    from assistant.search.hybrid import _candidates
 
     rows, queries = data["clustered"]
     snap = Snapshot(1, Vectors(DIM, rows, np.arange(len(rows))), None)

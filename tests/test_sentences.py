@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from assistant.sentences import blocks, sentence_spans
+from assistant.text.sentences import blocks, sentence_spans
 
 WRAPPED = """Dean Foods Co expects earnings for the
 fourth quarter ending May 30 to exceed those of the same

@@ -3,16 +3,17 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from statistics import mean
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from . import metrics as m
 
 if TYPE_CHECKING:
-    from .runner import Result
+    from .result import Result
 
 
 def _mean(values) -> float | None:
@@ -26,14 +27,14 @@ def _pct(values: Sequence[float]) -> dict[str, float | None]:
     return {"p50": round(m.percentile(values, 50), 1), "p95": round(m.percentile(values, 95), 1)}
 
 
-def summarize(results: Sequence["Result"], ks: Sequence[int], modes: Sequence[str], depth: int) -> dict:
+def summarize(results: Sequence[Result], ks: Sequence[int], modes: Sequence[str], depth: int) -> dict:
     """Retrieval per mode over answerable questions; answers, citations and refusals of the full pipeline."""
     ans = [r for r in results if r.item.answerable]
     unans = [r for r in results if not r.item.answerable]
     retrieval = {}
     for mode in modes:
         hits = [r.hits[mode] for r in ans]
-        fig = {f"hit@{k}": _mean(m.hit_at_k(h, k) for h in hits) for k in ks}
+        fig: dict[str, object] = {f"hit@{k}": _mean(m.hit_at_k(h, k) for h in hits) for k in ks}
         fig["mrr@10"] = _mean(m.reciprocal_rank(h, 10) for h in hits)
         fig["ndcg@10"] = _mean(m.ndcg_at_k(h, 10) for h in hits)
         fig["hit_curve"] = [_mean(m.hit_at_k(h, k) for h in hits) for k in range(1, depth + 1)]
@@ -96,7 +97,7 @@ def markdown(report: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_csv(path: Path, results: Sequence["Result"], modes: Sequence[str]) -> None:
+def write_csv(path: Path, results: Sequence[Result], modes: Sequence[str]) -> None:
     with path.open("w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
         w.writerow(["id", "question", "answerable", "gold_answers", "answer", "refused",
@@ -110,7 +111,7 @@ def write_csv(path: Path, results: Sequence["Result"], modes: Sequence[str]) -> 
                         *(round(r.search_ms[mo], 2) for mo in modes), round(r.ask_ms, 2)])
 
 
-def plot(out: Path, report: dict, results: Sequence["Result"]) -> None:
+def plot(out: Path, report: dict, results: Sequence[Result]) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -135,7 +136,7 @@ def plot(out: Path, report: dict, results: Sequence["Result"]) -> None:
     values = [v for vs in series.values() for v in vs]
     bins = np.geomspace(max(min(values), 0.01), max(max(values), 0.02), 41)
     for name, vs in series.items():
-        ax.hist(np.clip(vs, bins[0], bins[-1]), bins=bins, alpha=0.5, label=name)
+        ax.hist(np.clip(vs, bins[0], bins[-1]), bins=bins.tolist(), alpha=0.5, label=name)
     ax.set(xscale="log", xlabel="latency per question (ms, log scale)", ylabel="questions", title="latency")
     ax.legend()
     fig.tight_layout()
@@ -143,7 +144,7 @@ def plot(out: Path, report: dict, results: Sequence["Result"]) -> None:
     plt.close(fig)
 
 
-def write_reports(out: Path, report: dict, results: Sequence["Result"]) -> str:
+def write_reports(out: Path, report: dict, results: Sequence[Result]) -> str:
     """Write report.json, report.md, questions.csv, hitk.png and latency.png; return the Markdown."""
     out.mkdir(parents=True, exist_ok=True)
     (out / "report.json").write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

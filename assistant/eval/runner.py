@@ -7,34 +7,17 @@ import re
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
 from . import metrics as m
 from .qa import QAItem, load_qa, realign, select
+from .report import summarize, write_reports
+from .result import Result
 
 MODES = ("dense", "bm25", "hybrid")
 DEPTH = 10  # MRR@10 and nDCG@10 need at least ten ranked passages
 _MARKER = re.compile(r"\s*\[\d+\]")
-
-
-@dataclass
-class Result:
-    item: QAItem
-    hits: dict[str, list[bool]] = field(default_factory=dict)
-    search_ms: dict[str, float] = field(default_factory=dict)
-    answer: str = ""
-    refused: bool = False
-    cited: list[str] = field(default_factory=list)
-    cited_ok: list[bool] = field(default_factory=list)
-    em: float = 0.0
-    f1: float = 0.0
-    quote_f1: float = 0.0
-    ask_ms: float = 0.0
-
-    def rank(self, mode: str) -> int | None:
-        return next((i for i, h in enumerate(self.hits.get(mode, []), 1) if h), None)
 
 
 def evaluate_one(assistant, item: QAItem, modes, depth: int) -> Result:
@@ -64,7 +47,7 @@ def prepare(assistant, items: list[QAItem]) -> list[str]:
     texts: dict[str, str] = {}
     moved = 0
     for q in items:
-        if q.answer_start is not None and q.article_id in known:
+        if q.answer_start is not None and q.article_id is not None and q.article_id in known:
             if q.article_id not in texts:
                 texts[q.article_id] = assistant.article(q.article_id).text
             new = realign(texts[q.article_id], q.answer_start, q.answers)
@@ -117,8 +100,7 @@ def run_cli(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from ..assistant import Assistant
-    from ..corpus import load_paths
-    from .report import summarize, write_reports
+    from ..ingest.loaders import load_paths
 
     started = datetime.now().astimezone()
     items = load_qa(args.qa)

@@ -1,0 +1,6 @@
+"""From passages to a cited answer: the `Generator` seam, the extractive composer, follow-up condensing."""
+from .ask import answer
+from .base import REFUSAL, Context, Generator, refusal
+from .extractive import ExtractiveGenerator, Tuning
+
+__all__ = ["REFUSAL", "Context", "ExtractiveGenerator", "Generator", "Tuning", "answer", "refusal"]

@@ -1,0 +1,30 @@
+"""One turn of a conversation: condense the follow-up, retrieve, let the generator answer from the passages."""
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+
+from ..search import MAX_QUERY_CHARS, check_query
+from ..types import Answer, Passage
+from .base import Context, Generator, refusal
+from .conversation import condense
+
+DEFAULT_PASSAGES = 6
+
+Search = Callable[[str, int, "Mapping[str, object] | None"], list[Passage]]
+
+
+def answer(question: str, history: Sequence[Mapping[str, str]], filters: Mapping[str, object] | None,
+           search: Search, generator: Generator, context: Context) -> Answer:
+    """The answer to `question` in the conversation `history`; `search(query, k, filters)` finds the passages."""
+    question = check_query(question)
+    standalone = condense(question, history)
+    if len(standalone) > MAX_QUERY_CHARS:  # the context words would push a valid question over the limit
+        standalone = question
+    k = getattr(getattr(generator, "tuning", None), "passages", DEFAULT_PASSAGES)
+    passages = search(standalone, k, filters)
+    if not passages:
+        result = refusal(question, passages)
+    else:
+        result = generator.generate(standalone, passages, context)
+    result.question, result.condensed_question = question, standalone
+    return result

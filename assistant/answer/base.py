@@ -1,0 +1,30 @@
+"""The seam between retrieval and answering: a `Generator` turns passages into a cited `Answer`, or refuses."""
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from ..types import Answer, Passage
+
+REFUSAL = "The articles don't say. I found no passage that answers this; the closest ones are listed for you to check."
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a generator may use besides the passages: ways to score sentences, not the index behind them."""
+
+    encode: Callable[[Sequence[str]], np.ndarray]  # L2-normalised vectors, one per text (the index's encoder)
+    term_weights: Callable[[str], dict[str, float]]  # the question's terms weighted by corpus idf, names included
+
+
+class Generator(Protocol):
+    """Turns retrieved passages into an answer. Swap in an LLM here; retrieval and UI stay as they are."""
+
+    def generate(self, question: str, passages: Sequence[Passage], context: Context) -> Answer: ...
+
+
+def refusal(question: str, passages: Sequence[Passage], confidence: float = 0.0) -> Answer:
+    return Answer(REFUSAL, [], True, list(passages), question, confidence=round(confidence, 4))

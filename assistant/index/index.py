@@ -1,0 +1,370 @@
+"""The one stateful stage: FAISS vectors + BM25 + SQLite rows, published atomically as generations.
+
+A write builds the next generation's files beside the current ones, then commits the SQLite
+transaction that names it. A crash before that commit leaves the previous generation in force; files a
+crashed writer left behind (other generations, `*.tmp`) are ignored by readers and removed by the next write.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+
+from ..atomic import fsync
+from ..encoders import DEFAULT as DEFAULT_ENCODER
+from ..encoders import MODEL_DIM, MODEL_NAME, Encoder, load_encoder
+from ..errors import (
+    AssistantError,
+    IndexDamagedError,
+    IndexMismatchError,
+    IndexMissingError,
+    InputError,
+    WriteConflictError,
+)
+from ..ingest.chunking import ChunkSettings
+from ..ingest.prepare import (
+    Prepared,
+    check_unique,
+    content_hash,
+    prepare,
+    sentence_json,
+)
+from ..types import Article
+from . import files
+from . import manifest as mf
+from .files import DB_NAME
+from .lexical import Lexical
+from .lock import WriteLock, acquire_write_lock, lock_timeout_default
+from .store import Store
+from .vectors import Vectors
+
+log = logging.getLogger(__name__)
+
+
+def exists(path: str | os.PathLike) -> bool:
+    """Whether `path` holds an index (possibly an empty one)."""
+    return (Path(path) / DB_NAME).is_file()
+
+
+def validate(articles: Sequence[Article]) -> None:
+    """Refuse malformed `Article`s before anything is written (the loaders already produce valid ones)."""
+    for n, a in enumerate(articles, 1):
+        if not isinstance(a, Article):
+            raise InputError(f"item {n} of the batch is a {type(a).__name__}, not an Article")
+        where = f"article {a.id!r}" if isinstance(a.id, str) else f"item {n} of the batch"
+        if not isinstance(a.id, str) or not a.id.strip():
+            raise InputError(f"{where}: the id must be a non-empty string")
+        if not isinstance(a.text, str) or not a.text.strip():
+            raise InputError(f"{where}: the article has no text")
+        if not isinstance(a.title, str):
+            raise InputError(f"{where}: the title must be a string")
+        for name in ("date", "source", "url"):
+            if getattr(a, name) is not None and not isinstance(getattr(a, name), str):
+                raise InputError(f"{where}: {name} must be a string or None")
+        for name in ("id", "title", "text", "date", "source", "url"):
+            if "\x00" in (getattr(a, name) or ""):
+                raise InputError(f"{where}: {name} contains a NUL character")
+
+
+@dataclass
+class AddResult:
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    chunks: int = 0
+
+
+@dataclass
+class Snapshot:
+    """One published generation; searches hold a reference, so writers never disturb them."""
+
+    generation: int
+    vectors: Vectors
+    lexical: Lexical
+    cache: dict = field(default_factory=dict)  # what is derived from this generation once (filters.row_fields)
+
+
+class Index:
+    @cached_property
+    def encoder(self) -> Encoder:
+        """Loaded on first use, so `stats` and `check` never pay for torch."""
+        return load_encoder(self._encoder or self.backend, cache_dir=self.path / "models")
+
+    def __init__(self, path: str | os.PathLike, encoder: str | Encoder | None = None,
+                 chunking: ChunkSettings | None = None, lock_timeout: float | None = None, create: bool = True):
+        """Open the index at `path`; with `create=False` a folder without one is an `IndexMissingError`.
+
+        `encoder` is a registered name (`encoders.NAMES`) or an `Encoder` object; an existing index keeps its own.
+        """
+        self.path = Path(path)
+        self._encoder = None if encoder is None or isinstance(encoder, str) else encoder
+        if self._encoder is not None:
+            encoder = self._encoder.backend
+        if not create and not exists(self.path):
+            raise IndexMissingError(f"no index at {self.path}; build it with `assistant index PATH --index {self.path}`")
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise AssistantError(f"cannot create the index folder {self.path} ({exc.strerror})") from exc
+        store = None
+        try:
+            try:
+                self.store = store = Store(self.path / DB_NAME)
+                stored = mf.read_stored(self.store)
+            except (sqlite3.DatabaseError, ValueError) as exc:
+                raise IndexDamagedError(f"{self.path / DB_NAME} is not a readable index database ({exc}); "
+                                        f"rebuild it: assistant index --rebuild --index {self.path} PATH ...") from exc
+            self._open(stored, encoder if isinstance(encoder, str) else None, chunking, lock_timeout)
+        except BaseException:
+            if store is not None:
+                store.close()
+            raise
+
+    def _open(self, stored: dict | None, encoder: str | None, chunking: ChunkSettings | None,
+              lock_timeout: float | None) -> None:
+        wanted = {"format_version": mf.FORMAT_VERSION, "model": MODEL_NAME, "encoder": encoder,
+                  "chunking": chunking.to_dict() if chunking else None}
+        if stored:
+            self._check_format(stored)
+            mf.check_compatible(stored, wanted, self.path)
+            encoder = stored["encoder"]
+            chunking = ChunkSettings(**stored["chunking"])
+        self.settings = chunking or ChunkSettings()
+        self.backend = encoder or DEFAULT_ENCODER
+        self.dim = int(stored["dim"]) if stored else MODEL_DIM
+        if self.dim != MODEL_DIM:
+            raise IndexMismatchError(f"{self.path}: vectors have dim {self.dim}, the model gives {MODEL_DIM}")
+        self.lock_timeout = lock_timeout_default() if lock_timeout is None else float(lock_timeout)
+        self._write_lock = threading.Lock()
+        self._lock: WriteLock | None = None
+        self._snapshot_lock = threading.Lock()  # swapping `snapshot`: readers' refresh vs. this process's writes
+        self.snapshot = self._load()
+        log.debug("opened %s at generation %d", self.path, self.snapshot.generation,
+                  extra={"event": "open", "index": str(self.path), "generation": self.snapshot.generation})
+
+    def _check_format(self, stored: dict) -> None:
+        version = stored.get("format_version", mf.FORMAT_VERSION)
+        if not isinstance(version, int):
+            raise IndexDamagedError(f"{self.path}: the stored manifest has format version {version!r}; rebuild the index: "
+                                    f"assistant index --rebuild --index {self.path} PATH ...")
+        if version < mf.FORMAT_VERSION:
+            raise IndexMismatchError(
+                f"{self.path} was written by an older version of news-assistant (index format {version}; this "
+                f"version reads format {mf.FORMAT_VERSION}). Rebuild it: assistant index --rebuild --index {self.path} PATH ...")
+
+    # ---- reading -------------------------------------------------------------------------------
+    def generation_on_disk(self) -> int:
+        return int(self.store.meta("generation") or "0")
+
+    def _load(self) -> Snapshot:
+        error: Exception | None = None
+        for attempt in range(5):
+            gen = self.generation_on_disk()
+            if gen == 0:
+                return Snapshot(0, Vectors(self.dim), Lexical.build([], []))
+            vec_path, bm25_path = files.vectors_file(self.path, gen), files.bm25_folder(self.path, gen)
+            try:
+                return Snapshot(gen, Vectors.load(vec_path, self.dim), Lexical.load(bm25_path))
+            except Exception as exc:  # faiss raises RuntimeError, numpy ValueError/EOFError, bm25s OSError...
+                error = exc
+                if self.generation_on_disk() != gen:
+                    continue  # a writer published a newer generation and removed this one meanwhile
+                time.sleep(0.05 * (attempt + 1))
+        raise IndexDamagedError(
+            f"{self.path}: files of generation {gen} are missing or damaged ({type(error).__name__}: {error}); "
+            f"rebuild the index: assistant index --rebuild --index {self.path} PATH ...") from error
+
+    def refresh(self) -> Snapshot:
+        """Pick up a generation another process published (one thread loads it, the others wait).
+
+        Under `_snapshot_lock`, which a write in this process holds from its commit to swapping `snapshot`:
+        a reader never sees the database and `snapshot` disagree mid-write, so it never loads (and installs
+        over a newer one) the generation being replaced.
+        """
+        with self._snapshot_lock:
+            if self.generation_on_disk() != self.snapshot.generation:
+                self.snapshot = self._load()
+            return self.snapshot
+
+    def manifest(self, counts: dict[str, int] | None = None, snapshot: Snapshot | None = None) -> dict:
+        counts = counts or self.store.counts()
+        snap = snapshot or self.snapshot
+        return {"format_version": mf.FORMAT_VERSION, "model": MODEL_NAME, "encoder": self.backend,
+                "dim": self.dim, "chunking": self.settings.to_dict(), "index_type": snap.vectors.kind,
+                "generation": snap.generation, **counts}
+
+    # ---- writing -------------------------------------------------------------------------------
+    @contextmanager
+    def _writing(self) -> Iterator[None]:
+        """One writer at a time, in this process and across processes, on the latest published generation."""
+        with self._write_lock:
+            self._lock = acquire_write_lock(self.path, self.lock_timeout)
+            try:
+                self.refresh()
+                yield
+            finally:
+                self._lock.release()
+                self._lock = None
+
+    def pending(self, articles: Sequence[Article]) -> tuple[list[Article], set[str]]:
+        """Articles that are new or changed, and the ids among them that replace a stored version."""
+        validate(articles)
+        check_unique(articles)
+        stored = self.store.hashes(a.id for a in articles)
+        todo = [a for a in articles if stored.get(a.id) != content_hash(a)]
+        return todo, {a.id for a in todo if a.id in stored}
+
+    def add(self, articles: Sequence[Article], progress: bool = False) -> AddResult:
+        with self._writing():
+            todo, replaced = self.pending(articles)
+            unchanged = len(articles) - len(todo)
+            if not todo:
+                self._tidy()
+                return AddResult(unchanged=unchanged)
+            log.info("writing %d new and %d changed articles (%d unchanged) to %s", len(todo) - len(replaced),
+                     len(replaced), unchanged, self.path,
+                     extra={"event": "write", "index": str(self.path), "new": len(todo) - len(replaced),
+                            "changed": len(replaced), "unchanged": unchanged})
+            started = time.monotonic()
+            prepared = prepare(todo, self.settings, self.encoder, progress=progress)
+            seconds = time.monotonic() - started
+            log.info("embedded %d chunks of %d articles in %.1f s", len(prepared.chunks), len(todo), seconds,
+                     extra={"event": "embedded", "articles": len(todo), "chunks": len(prepared.chunks),
+                            "seconds": round(seconds, 3)})
+            self._write_or_explain(prepared, replaced)
+            return AddResult(len(todo) - len(replaced), len(replaced), unchanged, len(prepared.chunks))
+
+    def remove(self, article_ids: Sequence[str]) -> int:
+        with self._writing():
+            present = set(self.store.hashes(article_ids))
+            if present:
+                self._write_or_explain(Prepared([], []), present)
+            return len(present)
+
+    def _write_or_explain(self, prepared: Prepared, remove: set[str]) -> None:
+        """`write`, with disk and database failures (full disk, read-only folder) as an `AssistantError`."""
+        try:
+            self.write(prepared, remove)
+        except (OSError, sqlite3.Error) as exc:
+            raise AssistantError(f"could not write the index at {self.path} ({type(exc).__name__}: {exc}); "
+                                 "the index is unchanged") from exc
+
+    def write(self, prepared: Prepared, remove: set[str]) -> None:
+        """Publish the next generation: caller holds the write lock."""
+        old = self.snapshot
+        gen = old.generation + 1
+        removed_chunks = set(self.store.chunk_ids(remove))
+        first = self.store.next_chunk_id()
+        new_ids = np.arange(first, first + len(prepared.chunks), dtype="int64")
+        vectors = old.vectors.updated(
+            prepared.vectors if prepared.vectors is not None else np.zeros((0, self.dim), "float32"),
+            new_ids, removed_chunks)
+        vec_path, bm25_path = files.vectors_file(self.path, gen), files.bm25_folder(self.path, gen)
+        self._verify_lock()
+        self._clean(keep=old.generation)
+        vectors.save(vec_path)
+        lexical = self._lexical(old.lexical, prepared, new_ids, removed_chunks)
+        lexical.save(bm25_path)
+        fsync(*sorted(bm25_path.iterdir()), bm25_path, self.path)  # on disk before the commit names them
+        snapshot = Snapshot(gen, vectors, lexical)
+        counts = {"articles": self.store.counts()["articles"] - len(remove) + len(prepared.articles), "chunks": len(vectors)}
+        with self._snapshot_lock:  # readers switch generations together with the database (see refresh)
+            self._verify_lock()
+            self.store.commit(sorted(remove), list(zip(prepared.articles, prepared.hashes)),
+                              list(zip(new_ids.tolist(), prepared.chunks, sentence_json(prepared), strict=True)),
+                              {"generation": str(gen), "next_chunk_id": str(first + len(new_ids)),
+                               "manifest": self.manifest(counts, snapshot)}, expect_generation=old.generation)
+            self.snapshot = snapshot
+        # The generation is published. What follows is housekeeping: a crash or failure here leaves files that
+        # the next write removes, so it is logged, never raised (the caller's data is committed).
+        stored = mf.read_stored(self.store) or {}
+        try:
+            self._verify_lock()  # a writer that lost its lock must not delete what another one wrote
+            mf.write(self.path / files.MANIFEST, stored)
+            self._clean(keep=gen)
+        except (OSError, WriteConflictError) as exc:
+            log.warning("generation %d is published but cleaning up failed: %s", gen, exc)
+        log.info("published generation %d: %s articles, %s chunks", gen, stored.get("articles"), stored.get("chunks"),
+                 extra={"event": "published", "index": str(self.path), "generation": gen,
+                        "articles": stored.get("articles"), "chunks": stored.get("chunks")})
+
+    def _verify_lock(self) -> None:
+        if self._lock is not None:
+            self._lock.verify()
+
+    def _lexical(self, old: Lexical, prepared: Prepared, new_ids: np.ndarray, removed: set[int]) -> Lexical:
+        """The next BM25 generation: `old` updated with the new chunks' texts (title + chunk, as embedded)."""
+        titles = {a.id: a.title for a in prepared.articles}
+        texts = [f"{titles[c.article_id]}\n{c.text}" for c in prepared.chunks]
+        if old.updatable:
+            return old.updated(removed, texts, new_ids.tolist(), self.store.chunk_texts(sorted(removed)))
+        log.info("rebuilding BM25 from every chunk once: %s was written by an older version", self.path,
+                 extra={"event": "bm25_rebuild", "index": str(self.path)})
+        ids, stored = self.store.all_chunk_texts()
+        keep = [(i, t) for i, t in zip(ids, stored) if i not in removed]
+        return Lexical.build([t for _, t in keep] + texts, [i for i, _ in keep] + new_ids.tolist())
+
+    def _tidy(self) -> None:
+        """Under the write lock, with nothing to write: finish the housekeeping an interrupted write skipped."""
+        try:
+            self._clean(keep=self.snapshot.generation)
+            stored = mf.read_stored(self.store)
+            if stored and mf.read(self.path / files.MANIFEST) != stored:
+                mf.write(self.path / files.MANIFEST, stored)
+        except (OSError, ValueError) as exc:
+            log.warning("could not tidy %s: %s", self.path, exc)
+
+    def _clean(self, keep: int) -> None:
+        """Remove files of generations other than `keep` and temp files (left by older writes or crashed ones)."""
+        for p in files.stale(self.path, keep):
+            log.debug("removing %s", p.name, extra={"event": "clean", "file": p.name})
+            shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
+
+    def close(self) -> None:
+        self.store.close()
+
+
+def discard(path: str | os.PathLike, lock_timeout: float | None = None) -> None:
+    """Empty an index (never touching other files in the folder), under the write lock.
+
+    The tables are dropped in one SQLite transaction first: a crash before that commit leaves the index as it
+    was, a crash after it an empty, valid index whose old files the next write removes. (Deleting the files
+    first could leave a database that names a generation whose files are gone.)
+    """
+    folder = Path(path)
+    if not folder.exists():
+        return
+    lock = acquire_write_lock(folder, lock_timeout_default() if lock_timeout is None else lock_timeout)
+    try:
+        emptied = False
+        if (folder / DB_NAME).is_file():
+            try:
+                db = sqlite3.connect(str(folder / DB_NAME), isolation_level=None, timeout=30)
+                try:
+                    tables = [r[0] for r in db.execute(
+                        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")]
+                    db.execute("BEGIN IMMEDIATE")
+                    for table in tables:
+                        db.execute(f'DROP TABLE IF EXISTS "{table}"')
+                    db.execute("COMMIT")
+                    emptied = True
+                finally:
+                    db.close()
+            except sqlite3.DatabaseError as exc:  # damaged: nothing to keep, delete the files below
+                log.warning("discarding the unreadable database %s: %s", folder / DB_NAME, exc)
+        log.info("discarded the index at %s", folder, extra={"event": "discard", "index": str(folder)})
+        for p in folder.iterdir():
+            if files.is_index_file(p.name) and not (emptied and p.name.startswith(DB_NAME)):
+                shutil.rmtree(p) if p.is_dir() else p.unlink(missing_ok=True)
+    finally:
+        lock.release()

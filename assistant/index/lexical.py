@@ -1,0 +1,158 @@
+"""BM25 over chunks (bm25s, Snowball stemming, English stopwords), updated in place of rebuilt, name-aware.
+
+Each generation keeps its chunks' token ids and the corpus's capitalisation counts beside the bm25s files, so a
+write tokenises only the chunks it adds: at 100k chunks an add went from ~25 s (re-reading, re-tokenising and
+re-counting every chunk) to the few seconds bm25s needs to recompute its score matrix (docs/speed.md).
+"""
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from functools import cached_property
+from pathlib import Path
+
+import bm25s
+import numpy as np
+from bm25s.tokenization import Tokenized
+
+from ..text.names import CaseCounts, Variants
+from ..text.tokens import tokenize
+from .scan import top
+
+logging.getLogger("bm25s").setLevel(logging.WARNING)  # bm25s sets itself to DEBUG on import
+
+VARIANT_WEIGHT = 0.7
+
+
+class Lexical:
+    """A persisted BM25 index whose rows map to chunk ids.
+
+    `tokens`/`offsets` hold each row's token ids (into `terms`) and `counts` the capitalisation counts behind
+    `names`; they exist so that `updated` never re-reads the corpus. An index written before they were kept has
+    none (`updatable` is False) and is rebuilt from its texts once, on its next write.
+    """
+
+    def __init__(self, bm25: bm25s.BM25 | None, ids: np.ndarray, names: set[str], tokens: np.ndarray | None = None,
+                 offsets: np.ndarray | None = None, counts_path: Path | None = None, counts: CaseCounts | None = None):
+        self.bm25, self.ids, self.names = bm25, ids, names
+        self.vocab: dict[str, int] = bm25.vocab_dict if bm25 is not None else {}
+        self.tokens = tokens if tokens is not None else np.zeros(0, dtype="int32")
+        self.offsets = offsets if offsets is not None else np.zeros(len(ids) + 1, dtype="int64")
+        self._counts, self._counts_path = counts, counts_path
+        self.updatable = bm25 is None or (tokens is not None and (counts is not None or counts_path is not None))
+        self.variants = Variants(names, self.vocab)
+
+    @classmethod
+    def build(cls, texts: Sequence[str], ids: Sequence[int]) -> Lexical:
+        return cls(None, np.zeros(0, dtype="int64"), set()).updated(set(), texts, ids, [])
+
+    @cached_property
+    def counts(self) -> CaseCounts:
+        """Read on first use: only a writer needs them."""
+        if self._counts is not None:
+            return self._counts
+        if self._counts_path is None:
+            return CaseCounts()
+        return CaseCounts.from_json(json.loads(self._counts_path.read_text()))
+
+    @cached_property
+    def terms(self) -> list[str]:
+        terms = [""] * len(self.vocab)
+        for term, tid in self.vocab.items():
+            terms[tid] = term
+        return terms
+
+    def updated(self, remove: set[int], texts: Sequence[str], ids: Sequence[int],
+                removed_texts: Sequence[str]) -> Lexical:
+        """A new `Lexical` without the rows of chunk ids `remove` (whose texts are `removed_texts`) and with
+        `texts` added as rows `ids`; `self` stays searchable meanwhile."""
+        if not self.updatable:
+            raise ValueError("this BM25 generation keeps no token ids; rebuild it with Lexical.build")
+        keep = ~np.isin(self.ids, np.fromiter(remove, dtype="int64")) if remove else np.ones(len(self.ids), bool)
+        lengths = np.diff(self.offsets)
+        kept = self.tokens[np.repeat(keep, lengths)]
+        terms = list(self.terms)
+        index = dict(self.vocab)
+        new = [[index.setdefault(t, len(index)) for t in doc] for doc in tokenize(texts)]
+        terms += list(index)[len(terms):]
+        flat = np.concatenate([kept, np.fromiter((t for doc in new for t in doc), dtype="int32")])
+        lengths = np.concatenate([lengths[keep], [len(doc) for doc in new]]).astype("int64")
+        row_ids = np.concatenate([self.ids[keep], np.asarray(ids, dtype="int64")])
+        counts = CaseCounts(self.counts.upper.copy(), self.counts.total.copy())
+        counts.add(removed_texts, -1).add(texts)
+        if not len(row_ids):
+            return Lexical(None, row_ids, set(), counts=counts)
+        # Only the terms some row still uses, renumbered: the same terms (and scores) as a fresh build.
+        live, flat = np.unique(flat, return_inverse=True)
+        flat = flat.astype("int32")
+        vocab = {terms[t]: i for i, t in enumerate(live.tolist())}
+        offsets = np.concatenate([[0], np.cumsum(lengths)])
+        docs = [d.tolist() for d in np.split(flat, offsets[1:-1])]
+        bm25 = bm25s.BM25()
+        bm25.index(Tokenized(ids=docs, vocab=vocab), create_empty_token=False, show_progress=False)
+        return Lexical(bm25, row_ids, counts.names(), flat, offsets, counts=counts)
+
+    def save(self, folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        np.save(folder / "ids.npy", self.ids)
+        np.save(folder / "tokens.npy", self.tokens)
+        np.save(folder / "offsets.npy", self.offsets)
+        (folder / "names.json").write_text(json.dumps(sorted(self.names)))
+        (folder / "case.json").write_text(json.dumps(self.counts.to_json()))
+        if self.bm25 is not None:
+            self.bm25.save(str(folder), show_progress=False)
+
+    @classmethod
+    def load(cls, folder: Path) -> Lexical:
+        ids = np.load(folder / "ids.npy")
+        names = set(json.loads((folder / "names.json").read_text()))
+        bm25 = bm25s.BM25.load(str(folder), show_progress=False) if len(ids) else None
+        if not (folder / "tokens.npy").exists():  # written before token ids were kept
+            return cls(bm25, ids, names)
+        tokens = np.load(folder / "tokens.npy", mmap_mode="r")
+        offsets = np.load(folder / "offsets.npy")
+        return cls(bm25, ids, names, tokens, offsets, counts_path=folder / "case.json")
+
+    def query_terms(self, query: str) -> dict[str, float]:
+        """Query terms in the vocabulary, with name variants at a lower weight."""
+        weights: dict[str, float] = {}
+        for term in tokenize([query])[0]:
+            if term in self.vocab:
+                weights[term] = weights.get(term, 0.0) + 1.0
+            for var in self.variants(term):
+                weights[var] = max(weights.get(var, 0.0), VARIANT_WEIGHT)
+        return weights
+
+    def scores(self, query: str) -> np.ndarray:
+        """BM25 score of every row; zeros when no query term is known."""
+        out = np.zeros(len(self.ids), dtype="float32")
+        if self.bm25 is None:
+            return out
+        # bm25s's precomputed term-document scores, summed with the query's weights (a term's rows are unique,
+        # so a fancy-indexed add is exact); `get_scores` per term allocated and zeroed a full array each time.
+        data, indices, indptr = (self.bm25.scores[k] for k in ("data", "indices", "indptr"))
+        for term, weight in self.query_terms(query).items():
+            tid = self.vocab[term]
+            start, end = indptr[tid], indptr[tid + 1]
+            out[indices[start:end]] += weight * data[start:end]
+        return out
+
+    def search(self, query: str, k: int) -> list[tuple[int, float]]:
+        """(chunk id, score) of the k best rows with any query term, best first."""
+        scores = self.scores(query)
+        return [(int(self.ids[i]), float(scores[i])) for i in top(scores, k) if scores[i] > 0]
+
+    def term_weights(self, query: str) -> dict[str, float]:
+        """The query's terms weighted by idf (variants at `VARIANT_WEIGHT`): what sentence coverage is measured in."""
+        return {t: self.idf(t) * w for t, w in self.query_terms(query).items()}
+
+    def idf(self, term: str) -> float:
+        """BM25 idf of a vocabulary term (0 for unknown terms)."""
+        tid = self.vocab.get(term)
+        if tid is None or self.bm25 is None:
+            return 0.0
+        indptr = self.bm25.scores["indptr"]
+        df = int(indptr[tid + 1] - indptr[tid])
+        n = len(self.ids)
+        return float(np.log(1 + (n - df + 0.5) / (df + 0.5)))

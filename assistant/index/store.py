@@ -1,0 +1,179 @@
+"""SQLite rows for articles and chunks; one transaction per published index generation."""
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import NamedTuple
+
+from ..errors import IndexLockedError, WriteConflictError
+from ..types import Article, Chunk
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS articles (
+    id TEXT PRIMARY KEY, title TEXT NOT NULL, text TEXT NOT NULL, date TEXT, source TEXT, url TEXT,
+    hash TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS chunks (
+    id INTEGER PRIMARY KEY, article_id TEXT NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+    idx INTEGER NOT NULL, start INTEGER NOT NULL, end INTEGER NOT NULL, text TEXT NOT NULL, sentences TEXT);
+CREATE INDEX IF NOT EXISTS chunks_article ON chunks(article_id);
+CREATE INDEX IF NOT EXISTS articles_date ON articles(date);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+
+class ChunkRow(NamedTuple):
+    """A chunk with its article's metadata, as search reads it; `sentences` is its spans as JSON (None: split when read)."""
+
+    id: int
+    article_id: str
+    idx: int
+    start: int
+    end: int
+    text: str
+    title: str
+    date: str | None
+    source: str | None
+    url: str | None
+    sentences: str | None
+
+
+COLUMNS = {"id": "c.id", "article_id": "c.article_id", "idx": "c.idx", "start": "c.start", "end": "c.end",
+           "text": "c.text", "title": "a.title", "date": "a.date", "source": "a.source", "url": "a.url",
+           "sentences": "c.sentences"}
+assert tuple(COLUMNS) == ChunkRow._fields
+
+
+class Store:
+    def __init__(self, path: Path):
+        self.path = path
+        self.conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None, timeout=30)
+        self.conn.execute("PRAGMA journal_mode=WAL")
+        self.conn.execute("PRAGMA synchronous=FULL")
+        self.conn.execute("PRAGMA foreign_keys=ON")
+        self.conn.executescript(SCHEMA)
+        self.lock = threading.Lock()
+        self._add_sentences_column()
+
+    def _add_sentences_column(self) -> None:
+        """Databases written before sentence spans were stored get the column (NULL: spans computed when read)."""
+        self.row_sql = ", ".join(COLUMNS.values())
+        if self._has_sentences():
+            return
+        try:
+            self.conn.execute("ALTER TABLE chunks ADD COLUMN sentences TEXT")
+        except sqlite3.OperationalError as exc:
+            if self._has_sentences():  # another process added it meanwhile
+                return
+            if "readonly" not in str(exc).replace(" ", "").lower():  # locked past the timeout: say so
+                raise IndexLockedError(f"{self.path} is locked by another process ({exc}); try again") from exc
+            # read-only: spans are computed when read
+            self.row_sql = ", ".join({**COLUMNS, "sentences": "NULL"}.values())
+
+    def _has_sentences(self) -> bool:
+        return "sentences" in {r[1] for r in self.conn.execute("PRAGMA table_info(chunks)")}
+
+    def query(self, sql: str, params: Sequence = ()) -> list[tuple]:
+        with self.lock:
+            return self.conn.execute(sql, params).fetchall()
+
+    def meta(self, key: str, default: str | None = None) -> str | None:
+        rows = self.query("SELECT value FROM meta WHERE key = ?", (key,))
+        return rows[0][0] if rows else default
+
+    def hashes(self, ids: Iterable[str]) -> dict[str, str]:
+        ids = list(ids)
+        out: dict[str, str] = {}
+        for i in range(0, len(ids), 500):
+            part = ids[i:i + 500]
+            out.update(self.query(f"SELECT id, hash FROM articles WHERE id IN ({','.join('?' * len(part))})", part))
+        return out
+
+    def chunk_ids(self, article_ids: Iterable[str]) -> list[int]:
+        ids = list(article_ids)
+        out: list[int] = []
+        for i in range(0, len(ids), 500):
+            part = ids[i:i + 500]
+            out += [r[0] for r in self.query(f"SELECT id FROM chunks WHERE article_id IN ({','.join('?' * len(part))})", part)]
+        return out
+
+    def next_chunk_id(self) -> int:
+        """Chunk ids are never reused, so a search that began before a remove cannot mistake a new chunk for it."""
+        highest = self.query("SELECT COALESCE(MAX(id), -1) FROM chunks")[0][0]
+        return max(highest + 1, int(self.meta("next_chunk_id") or "0"))
+
+    def commit(self, remove: Sequence[str], articles: Sequence[tuple[Article, str]],
+               chunks: Sequence[tuple[int, Chunk, str]], meta: dict[str, object],
+               expect_generation: int | None = None) -> None:
+        """Replace articles and their chunks (id, chunk, sentence spans as JSON) and record the new generation,
+        all or nothing. With `expect_generation`, only if the database still names that generation (checked in the
+        same transaction), else `WriteConflictError` and nothing is written."""
+        with self.lock:
+            cur = self.conn.cursor()
+            cur.execute("BEGIN IMMEDIATE")
+            try:
+                if expect_generation is not None:
+                    found = cur.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
+                    if int(found[0] if found else 0) != expect_generation:
+                        raise WriteConflictError(
+                            f"another writer published generation {found[0] if found else 0} while this one was "
+                            f"writing on generation {expect_generation} (was write.lock removed?); this write was "
+                            "not published: run it again")
+                cur.executemany("DELETE FROM articles WHERE id = ?", [(i,) for i in remove])
+                cur.executemany(
+                    "INSERT INTO articles (id, title, text, date, source, url, hash) VALUES (?,?,?,?,?,?,?)",
+                    [(a.id, a.title, a.text, a.date, a.source, a.url, h) for a, h in articles])
+                cur.executemany(
+                    "INSERT INTO chunks (id, article_id, idx, start, end, text, sentences) VALUES (?,?,?,?,?,?,?)",
+                    [(cid, c.article_id, c.index, c.start, c.end, c.text, spans) for cid, c, spans in chunks])
+                cur.executemany("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+                                [(k, v if isinstance(v, str) else json.dumps(v)) for k, v in meta.items()])
+                cur.execute("COMMIT")
+            except BaseException:
+                cur.execute("ROLLBACK")
+                raise
+
+    def rows(self, chunk_ids: Sequence[int]) -> dict[int, ChunkRow]:
+        """Chunk rows joined with their article's metadata, keyed by chunk id."""
+        if not chunk_ids:
+            return {}
+        marks = ",".join("?" * len(chunk_ids))
+        rows = self.query(f"SELECT {self.row_sql} FROM chunks c JOIN articles a ON a.id = c.article_id WHERE c.id IN ({marks})",
+                          list(chunk_ids))
+        return {r[0]: ChunkRow(*r) for r in rows}
+
+    def chunk_texts(self, chunk_ids: Sequence[int]) -> list[str]:
+        """Title and text of the given chunks, as BM25 indexes them."""
+        out: list[str] = []
+        for i in range(0, len(chunk_ids), 500):
+            part = list(chunk_ids[i:i + 500])
+            out += [r[0] for r in self.query(
+                f"SELECT a.title || '\n' || c.text FROM chunks c JOIN articles a ON a.id = c.article_id "
+                f"WHERE c.id IN ({','.join('?' * len(part))})", part)]
+        return out
+
+    def all_chunk_texts(self) -> tuple[list[int], list[str]]:
+        rows = self.query("SELECT c.id, a.title || '\n' || c.text FROM chunks c JOIN articles a ON a.id = c.article_id ORDER BY c.id")
+        return [r[0] for r in rows], [r[1] for r in rows]
+
+    def article(self, article_id: str) -> Article | None:
+        rows = self.query("SELECT id, title, text, date, source, url FROM articles WHERE id = ?", (article_id,))
+        return Article(*rows[0]) if rows else None
+
+    def list_articles(self) -> list[dict]:
+        rows = self.query("SELECT a.id, a.title, a.date, a.source, COUNT(c.id) FROM articles a "
+                          "LEFT JOIN chunks c ON c.article_id = a.id GROUP BY a.id ORDER BY a.date DESC, a.title")
+        return [dict(zip(("id", "title", "date", "source", "chunks"), r)) for r in rows]
+
+    def counts(self) -> dict[str, int]:
+        return {"articles": self.query("SELECT COUNT(*) FROM articles")[0][0],
+                "chunks": self.query("SELECT COUNT(*) FROM chunks")[0][0]}
+
+    def row_fields(self) -> list[tuple[int, str, str | None, str | None]]:
+        """(chunk id, article id, date, source) of every chunk: what search filters test."""
+        return self.query("SELECT c.id, a.id, a.date, a.source FROM chunks c JOIN articles a ON a.id = c.article_id")
+
+    def close(self) -> None:
+        self.conn.close()

@@ -1,0 +1,1 @@
+"""Text as the index and the answer step read it: words and stems, stopwords, names, sentences, query terms."""

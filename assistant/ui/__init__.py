@@ -1,0 +1,1 @@
+"""The Gradio chat and sources pages; `render` turns answers into escaped HTML and Markdown."""

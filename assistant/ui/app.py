@@ -1,0 +1,310 @@
+"""Web chat over the news index: `python app.py` (or `make run`) serves http://127.0.0.1:7860.
+
+Environment: ASSISTANT_INDEX (default `index`), ASSISTANT_SEEDS (default `seeds`, indexed on first start
+when the index holds no articles), GRADIO_SERVER_NAME / GRADIO_SERVER_PORT. UI only: retrieval and
+answering live in the rest of `assistant`, HTML/Markdown escaping in `render.py`.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import sys
+from pathlib import Path
+from typing import Any
+
+import gradio as gr  # after the package's __init__, which switched every library's telemetry off
+
+from ..assistant import Assistant
+from ..errors import AssistantError
+from ..ingest.loaders import SUFFIXES, load_file, load_paths
+from . import render
+
+log = logging.getLogger(__name__)
+
+EXAMPLES = [
+    "Why won't Turkey send combat aircraft?",
+    "Who gave Haftar his drones?",
+    "What can Turkey provide to the reconciliation government?",
+]
+MAX_UPLOAD_FILES = 20
+MAX_UPLOAD_BYTES = 5 * 2**20
+CONCURRENCY = 2  # answers are CPU-bound; more parallel requests would only slow each other down
+UNEXPECTED = "Something went wrong while answering; please try again. (The details are in the server log.)"
+
+CSS = """
+#sources .sources { font-size: 0.95rem; line-height: 1.5; }
+#sources .src-question { font-weight: 600; margin-bottom: 0.6rem; }
+#sources .src-note { color: var(--body-text-color-subdued); margin: 0.4rem 0 0.8rem; }
+#sources .src { border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 0.6rem 0.8rem;
+                margin-bottom: 0.7rem; background: var(--background-fill-secondary); }
+#sources .src-head { font-weight: 600; }
+#sources .src-n { color: var(--color-accent); }
+#sources .src-meta { font-size: 0.8rem; color: var(--body-text-color-subdued); margin: 0.15rem 0 0.4rem; }
+#sources .src-meta code { font-size: 0.8rem; }
+#sources .src-text { white-space: pre-wrap; overflow-wrap: anywhere; }
+#sources mark { background: #ffe066; color: #000; padding: 0 1px; border-radius: 2px; }
+#sources .refused .src-note, #sources .error .src-note { color: var(--body-text-color); }
+#examples button { white-space: normal; }
+#upload-help p { font-size: 0.85rem; color: var(--body-text-color-subdued); }
+#examples-label p { margin: 0.3rem 0 -0.4rem; font-size: 0.85rem; color: var(--body-text-color-subdued); }
+"""
+
+
+# ---- start-up -------------------------------------------------------------------------------------
+def open_assistant(index: str | os.PathLike, seeds: str | os.PathLike | None) -> Assistant:
+    """Open the index; when it holds no articles, index the seeds folder (an existing index is reused as is)."""
+    assistant = Assistant.open(index)
+    if assistant.stats()["articles"] == 0 and seeds and Path(seeds).exists():
+        log.info("index %s is empty: indexing %s", assistant.path, seeds)
+        articles, errors = load_paths([seeds])
+        for err in errors:
+            log.warning("skipped %s", err)
+        result = assistant.add(articles, progress=True)
+        log.info("indexed %d articles (%d chunks)", result.added, result.chunks)
+    stats = assistant.stats()
+    log.info("index %s: %d articles, %d chunks", assistant.path, stats["articles"], stats["chunks"])
+    return assistant
+
+
+# ---- handlers -------------------------------------------------------------------------------------
+def _chat_ui(assistant: Assistant):
+    """Event handlers of the chat tab; the conversation lives in per-session gr.State, never in globals."""
+
+    def start(question: str, chat: list):
+        """Show the question at once, lock the input and show the busy state."""
+        question = question or ""
+        if not question.strip():  # nothing to show; respond() explains in a notice
+            return gr.skip(), gr.skip(), gr.skip(), question, gr.skip()
+        chat = list(chat or []) + [{"role": "user", "content": render.user_markdown(question)}]
+        return (gr.update(value="", interactive=False), gr.update(interactive=False, value="Answering…"),
+                chat, question, render.busy_html(question))
+
+    def respond(question: str, chat: list, history: list, date_from: str = "", date_to: str = "", source: str = ""):
+        chat, history = list(chat or []), list(history or [])
+        if not question.strip():
+            gr.Warning("The question is empty; type a question about the articles.")
+            return gr.skip(), gr.skip(), gr.skip()
+        filters = {k: v.strip() for k, v in (("date_from", date_from), ("date_to", date_to), ("source", source))
+                   if v and v.strip()}
+        try:
+            ans = assistant.ask(question, history, filters=filters or None)
+        except AssistantError as exc:
+            chat.append({"role": "assistant", "content": render.error_markdown(str(exc))})
+            return chat, history, render.error_html(str(exc))
+        except Exception:  # never show a traceback in the browser
+            log.exception("answering %r failed", question[:200])
+            chat.append({"role": "assistant", "content": render.error_markdown(UNEXPECTED)})
+            return chat, history, render.error_html(UNEXPECTED)
+        chat.append({"role": "assistant", "content": render.answer_markdown(ans)})
+        history += [{"role": "user", "content": question}, {"role": "assistant", "content": ans.text}]
+        return chat, history[-render.MAX_HISTORY_TURNS:], render.sources_html(ans)
+
+    def finish():
+        return gr.update(interactive=True), gr.update(interactive=True, value="Ask")
+
+    def reset():
+        return [], [], render.placeholder_html(assistant.stats()["articles"])
+
+    return start, respond, finish, reset
+
+
+def _sources_ui(assistant: Assistant):
+    """Event handlers of the Sources tab: list, upload and remove articles; the index updates live."""
+
+    def listing():
+        rows = assistant.articles()
+        stats = assistant.stats()
+        summary = f"**{stats['articles']}** articles, **{stats['chunks']}** passages indexed."
+        choices = [(f"{a['id']} — {a['title']}"[:120], a["id"]) for a in rows]
+        return render.article_rows(rows), summary, gr.update(choices=choices, value=None)
+
+    def upload(paths):
+        paths = [p for p in (paths or []) if p]
+        lines: list[str] = []
+        if len(paths) > MAX_UPLOAD_FILES:
+            lines.append(f"✗ {len(paths)} files: upload at most {MAX_UPLOAD_FILES} at a time.")
+            return _status(lines), None, *listing()
+        articles, names = [], []
+        for path in paths:
+            name = Path(path).name  # the original basename (Gradio keeps it); never a path
+            try:
+                if os.path.getsize(path) > MAX_UPLOAD_BYTES:
+                    raise AssistantError(f"{name}: larger than {MAX_UPLOAD_BYTES // 2**20} MB; split it into smaller files")
+                loaded = load_file(path, name=name)
+            except AssistantError as exc:
+                lines.append(f"✗ {exc}")
+                continue
+            except OSError:
+                lines.append(f"✗ {name}: could not read the uploaded file")
+                continue
+            articles += loaded
+            names.append(f"{name} ({len(loaded)} article{'s' if len(loaded) != 1 else ''})")
+        if articles:
+            try:
+                result = assistant.add(articles)
+            except AssistantError as exc:
+                lines.append(f"✗ not added: {exc}")
+            except Exception:
+                log.exception("adding uploaded articles failed")
+                lines.append("✗ not added: something went wrong; the details are in the server log")
+            else:
+                lines.insert(0, f"✓ {', '.join(names)}: {result.added} new, {result.updated} updated, "
+                                f"{result.unchanged} unchanged ({result.chunks} passages embedded)")
+        if not lines:
+            lines.append("No files received.")
+        return _status(lines), None, *listing()
+
+    def remove(article_id: str | None):
+        if not article_id:
+            return _status(["Choose an article to remove."]), *listing()
+        try:
+            removed = assistant.remove(article_id)
+        except AssistantError as exc:
+            return _status([f"✗ {exc}"]), *listing()
+        msg = f"✓ removed {article_id}" if removed else f"✗ no article with id {article_id}"
+        return _status([msg]), *listing()
+
+    return listing, upload, remove
+
+
+def _status(lines: list[str]) -> str:
+    """Status lines as inert Markdown (file names and errors may contain anything)."""
+    return "\n\n".join(render.escape_markdown(line) for line in lines)
+
+
+# ---- layout ---------------------------------------------------------------------------------------
+def build_app(assistant: Assistant) -> gr.Blocks:
+    start, respond, finish, reset = _chat_ui(assistant)
+    listing, upload, remove = _sources_ui(assistant)
+
+    with gr.Blocks(title="News assistant", analytics_enabled=False) as demo:
+        gr.Markdown("## News assistant\nAnswers come only from the indexed articles; every sentence cites "
+                    "the passage it quotes. If no passage answers, it says so.")
+        history = gr.State([])  # raw {"role", "content"} turns of this browser session
+        pending = gr.State("")
+        with gr.Tabs():
+            with gr.Tab("Chat", id="chat-tab"):
+                with gr.Row(equal_height=False):
+                    with gr.Column(scale=5):
+                        chatbot = gr.Chatbot(
+                            label="Conversation", elem_id="chat", height=460, sanitize_html=True,
+                            render_markdown=True, latex_delimiters=[], allow_tags=False, autoscroll=True,
+                            buttons=["copy", "copy_all"],
+                            placeholder="Ask about the news articles, or pick an example below.",
+                        )
+                        with gr.Row():
+                            question = gr.Textbox(show_label=False, placeholder="Ask a question about the articles…",
+                                                  elem_id="question", scale=5, lines=1, autofocus=True)
+                            ask = gr.Button("Ask", variant="primary", scale=1, elem_id="ask", min_width=100)
+                        gr.Markdown("Try an example:", elem_id="examples-label")
+                        with gr.Row(elem_id="examples"):
+                            examples = [gr.Button(q, size="sm", variant="secondary") for q in EXAMPLES]
+                        with gr.Accordion("Filter the articles", open=False, elem_id="filters"):
+                            with gr.Row():
+                                date_from = gr.Textbox(label="From date", placeholder="YYYY-MM-DD", elem_id="date-from")
+                                date_to = gr.Textbox(label="To date", placeholder="YYYY-MM-DD", elem_id="date-to")
+                                source_filter = gr.Textbox(label="Source", placeholder="e.g. AFP", elem_id="source")
+                        new_chat = gr.Button("New conversation", size="sm", elem_id="new-chat")
+                    with gr.Column(scale=4):
+                        sources_panel = gr.HTML(render.placeholder_html(), elem_id="sources", label="Sources",
+                                          js_on_load=None)
+            with gr.Tab("Sources", id="sources-tab") as sources_tab:
+                summary = gr.Markdown(elem_id="summary")
+                table = gr.Dataframe(headers=["id", "title", "date", "source", "passages"], interactive=False,
+                                     wrap=True, latex_delimiters=[], elem_id="articles", max_height=420,
+                                     column_widths=["18%", "46%", "12%", "14%", "10%"])
+                with gr.Row(equal_height=False):
+                    with gr.Column(scale=3):
+                        files = gr.File(label="Add articles", file_count="multiple", file_types=sorted(SUFFIXES),
+                                        type="filepath", elem_id="upload", height=140)
+                        gr.Markdown(f"Files: {', '.join(sorted(SUFFIXES))} (one article per text/HTML file, one "
+                                    f"JSON object per .jsonl line); up to {MAX_UPLOAD_FILES} files at a time, "
+                                    f"{MAX_UPLOAD_BYTES // 2**20} MB each. A file whose id is already indexed "
+                                    "replaces that article.", elem_id="upload-help")
+                    with gr.Column(scale=2):
+                        remove_id = gr.Dropdown(label="Remove an article", choices=[], elem_id="remove-id")
+                        remove_btn = gr.Button("Remove", variant="stop", elem_id="remove")
+                status = gr.Markdown(elem_id="sources-status")
+
+        # One question = show it, answer it (queued, at most CONCURRENCY at once), unlock the input.
+        for trigger, source in [(question.submit, question), (ask.click, question)] + \
+                [(b.click, b) for b in examples]:
+            trigger(start, [source, chatbot], [question, ask, chatbot, pending, sources_panel], queue=False,
+                    api_visibility="private") \
+                .then(respond, [pending, chatbot, history, date_from, date_to, source_filter], [chatbot, history, sources_panel],
+                      show_progress="minimal", api_visibility="private") \
+                .then(finish, None, [question, ask], queue=False, api_visibility="private")
+        for trigger in (new_chat.click, chatbot.clear):
+            trigger(reset, None, [chatbot, history, sources_panel], queue=False, api_visibility="private")
+
+        listed = [table, summary, remove_id]
+        writes: dict[str, Any] = {"concurrency_limit": 1, "concurrency_id": "index-write", "api_visibility": "private"}
+        files.upload(upload, files, [status, files, *listed], **writes)
+        remove_btn.click(remove, remove_id, [status, *listed], **writes)
+        sources_tab.select(listing, None, listed, queue=False, api_visibility="private")
+        demo.load(listing, None, listed, queue=False, api_visibility="private")
+        demo.load(lambda: render.placeholder_html(assistant.stats()["articles"]), None, sources_panel, queue=False,
+                  api_visibility="private")
+
+        def ask_api(question: str, history: list[dict] | str | None = None, filters: dict | None = None) -> dict:
+            """Answer `question` given the chat `history` (a list of {role, content}, or that list as JSON).
+
+            `filters`: optional {"date_from", "date_to", "source", "article_id"}. Returns Answer.to_dict():
+            answer, refused, citations (with quote offsets), passages, ...
+            """
+            try:
+                return assistant.ask(question, render.parse_history(history), filters=filters or None).to_dict()
+            except AssistantError as exc:
+                raise gr.Error(str(exc), print_exception=False) from None
+
+        gr.api(ask_api, api_name="ask")
+    demo.queue(default_concurrency_limit=CONCURRENCY, max_size=64)
+    return demo
+
+
+def launch(demo: gr.Blocks, server_name: str | None = None, server_port: int | None = None, **kwargs):
+    """Serve the app: shared by `main()` and the tests. Returns Gradio's (app, local_url, share_url)."""
+    return demo.launch(server_name=server_name or os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
+                       server_port=server_port or int(os.environ.get("GRADIO_SERVER_PORT", "7860")),
+                       css=CSS, ssr_mode=False, share=False, show_error=False,
+                       max_file_size=MAX_UPLOAD_BYTES, **kwargs)
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+def serve_in_background(index: str | os.PathLike, seeds: str | os.PathLike | None = None,
+                        port: int | None = None, host: str = "127.0.0.1"):
+    """Open the index and serve the app without blocking (tests, screenshots): (assistant, demo, url).
+
+    Stop it with `demo.close(); assistant.close()`.
+    """
+    assistant = open_assistant(index, seeds)
+    demo = build_app(assistant)
+    _, url, _ = launch(demo, server_name=host, server_port=port or free_port(host),
+                       prevent_thread_lock=True, quiet=True)
+    return assistant, demo, url
+
+
+def main() -> int:
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    for noisy in ("httpx", "bm25s"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    try:
+        assistant = open_assistant(os.environ.get("ASSISTANT_INDEX", "index"), os.environ.get("ASSISTANT_SEEDS", "seeds"))
+    except AssistantError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    try:
+        launch(build_app(assistant))
+    finally:
+        assistant.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

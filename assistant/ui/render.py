@@ -1,0 +1,162 @@
+"""HTML and Markdown for the web UI (app.py). Article text is untrusted: all of it is escaped here.
+
+Two outputs reach the browser:
+- chat messages, rendered by Gradio's Markdown: every character from an article or a user is HTML-escaped
+  and Markdown punctuation is backslash-escaped, so a `[link](javascript:…)` or `<img onerror>` stays text;
+- the sources panel, raw HTML: built only from `html.escape`d strings and our own fixed tags.
+"""
+from __future__ import annotations
+
+import html
+import json
+import re
+from collections.abc import Iterable, Mapping, Sequence
+
+from ..errors import InputError
+from ..types import Answer, Citation, Passage
+
+MAX_ANSWER_CHARS = 4000  # one chat message; the full answer is still in the API result
+MAX_HISTORY_TURNS = 20  # messages kept (and accepted) as conversation context
+ROLES = ("user", "assistant")
+
+_MD_PUNCT = re.compile(r"([\\`*_{}\[\]()#+\-.!|~<>:$=\"'@^])")
+_MARKER = re.compile(r"\\\[(\d+)\\\]")
+
+
+def esc(value: object) -> str:
+    """HTML-escape anything (None becomes an empty string), quotes included."""
+    return html.escape("" if value is None else str(value), quote=True)
+
+
+def escape_markdown(text: str) -> str:
+    """Text that Markdown renders literally: no tags, links, emphasis, code, lists or math."""
+    text = html.escape(text, quote=False)  # & < > become entities, which Markdown leaves alone
+    text = _MD_PUNCT.sub(r"\\\1", text)
+    # escaped entities (&lt; etc.) must keep their & and ; so they are not touched above
+    return text
+
+
+def shorten(text: str, limit: int = MAX_ANSWER_CHARS) -> str:
+    if len(text) <= limit:
+        return text
+    return text[:limit].rsplit(" ", 1)[0] + " …"
+
+
+def user_markdown(question: str) -> str:
+    """A user's chat bubble: their text, shown as typed."""
+    return escape_markdown(shorten(question))
+
+
+def answer_markdown(answer: Answer) -> str:
+    """The assistant's chat bubble: the answer with bold [n] markers, or a clearly marked refusal."""
+    body = escape_markdown(shorten(answer.text))
+    if answer.refused:
+        return f"**No answer in the articles.** {body}"
+    numbers = {str(c.n) for c in answer.citations}
+    return _MARKER.sub(lambda m: f"**\\[{m.group(1)}\\]**" if m.group(1) in numbers else m.group(0), body)
+
+
+def error_markdown(message: str) -> str:
+    return f"⚠️ {escape_markdown(shorten(message, 600))}"
+
+
+def clamp_span(text: str, start: int, end: int, quote: str = "") -> tuple[int, int] | None:
+    """A valid [start, end) inside `text`, or the quote's position when the offsets do not fit."""
+    if 0 <= start < end <= len(text):
+        return start, end
+    at = text.find(quote) if quote else -1
+    return (at, at + len(quote)) if at >= 0 else None
+
+
+def highlight(text: str, start: int, end: int, quote: str = "") -> str:
+    """Escaped `text` with `[start:end]` wrapped in <mark>."""
+    span = clamp_span(text, start, end, quote)
+    if span is None:
+        return esc(text)
+    s, e = span
+    return f"{esc(text[:s])}<mark>{esc(text[s:e])}</mark>{esc(text[e:])}"
+
+
+def quote_in_passage(c: Citation) -> tuple[int, int]:
+    """Citation offsets are article offsets; the passage starts at `c.start`."""
+    return c.quote_start - c.start, c.quote_end - c.start
+
+
+def _meta(date: str | None, source: str | None, article_id: str, start: int, end: int, extra: str = "") -> str:
+    parts = [f'<span class="src-date">{esc(date or "undated")}</span>',
+             f'<span class="src-source">{esc(source or "unknown source")}</span>',
+             f'<span class="src-id">id <code>{esc(article_id)}</code></span>',
+             f'<span class="src-chars">chars {start}–{end}</span>']
+    if extra:
+        parts.append(extra)
+    return '<div class="src-meta">' + " · ".join(parts) + "</div>"
+
+
+def citation_html(c: Citation) -> str:
+    qs, qe = quote_in_passage(c)
+    quote = f'<span class="src-quote">quote {c.quote_start}–{c.quote_end}</span>'
+    return (f'<section class="src" id="src-{c.n}" data-n="{c.n}">'
+            f'<div class="src-head"><span class="src-n">[{c.n}]</span> <span class="src-title">{esc(c.title)}</span></div>'
+            f"{_meta(c.date, c.source, c.article_id, c.start, c.end, quote)}"
+            f'<div class="src-text">{highlight(c.text, qs, qe, c.quote)}</div></section>')
+
+
+def passage_html(n: int, p: Passage) -> str:
+    return (f'<section class="src closest" data-n="{n}">'
+            f'<div class="src-head"><span class="src-n">{n}.</span> <span class="src-title">{esc(p.title)}</span></div>'
+            f"{_meta(p.date, p.source, p.article_id, p.start, p.end)}"
+            f'<div class="src-text">{esc(p.text)}</div></section>')
+
+
+def sources_html(answer: Answer, closest: int = 3) -> str:
+    """The side panel: cited passages numbered like the markers, or the closest passages of a refusal."""
+    head = f'<div class="src-question">Sources for <q>{esc(shorten(answer.question, 300))}</q></div>'
+    if answer.refused:
+        shown = answer.passages[:closest]
+        note = ("No passage answers this question. The closest passages, for you to check:" if shown
+                else "No passage answers this question, and no article comes close.")
+        body = "".join(passage_html(i, p) for i, p in enumerate(shown, 1))
+        return f'<div class="sources refused">{head}<div class="src-note">{esc(note)}</div>{body}</div>'
+    body = "".join(citation_html(c) for c in answer.citations)
+    return f'<div class="sources">{head}{body}</div>'
+
+
+def placeholder_html(articles: int | None = None) -> str:
+    count = f" across {articles} indexed article{'s' if articles != 1 else ''}" if articles is not None else ""
+    return ('<div class="sources empty"><div class="src-note">Ask a question: the passages that support the '
+            f"answer{esc(count)} appear here, numbered like the [n] markers, with the quoted words highlighted."
+            "</div></div>")
+
+
+def busy_html(question: str) -> str:
+    return (f'<div class="sources busy"><div class="src-note">Searching the articles for '
+            f"<q>{esc(shorten(question, 300))}</q>…</div></div>")
+
+
+def error_html(message: str) -> str:
+    return f'<div class="sources error"><div class="src-note">⚠️ {esc(shorten(message, 600))}</div></div>'
+
+
+def article_rows(articles: Iterable[Mapping[str, object]]) -> list[list[object]]:
+    """Rows for the Sources table (Gradio renders "str" cells as text)."""
+    return [[a.get("id"), a.get("title"), a.get("date") or "", a.get("source") or "", a.get("chunks") or 0]
+            for a in articles]
+
+
+def parse_history(history: object) -> list[dict[str, str]]:
+    """Chat history from the API or UI: a list of {"role", "content"} dicts, or that list as a JSON string."""
+    if history in (None, "", []):
+        return []
+    if isinstance(history, str):
+        try:
+            history = json.loads(history)
+        except json.JSONDecodeError as exc:
+            raise InputError(f"history is not valid JSON ({exc.msg}); send a list of {{role, content}} objects") from exc
+    if not isinstance(history, Sequence) or isinstance(history, (str, bytes)):
+        raise InputError("history must be a list of {role, content} objects")
+    out = []
+    for i, turn in enumerate(history):
+        if not isinstance(turn, Mapping) or turn.get("role") not in ROLES or not isinstance(turn.get("content"), str):
+            raise InputError(f"history[{i}] must be an object with role 'user' or 'assistant' and a string content")
+        out.append({"role": str(turn["role"]), "content": turn["content"]})
+    return out[-MAX_HISTORY_TURNS:]
