@@ -5,7 +5,7 @@ STAMP := $(VENV)/.installed
 INDEX ?= index
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install run test test-fast lint bench eval chromium index clean
+.PHONY: install run test test-fast lint bench eval chromium index clean reader
 
 install: $(STAMP)
 
@@ -38,6 +38,12 @@ bench: install
 
 eval: install
 	$(PY) -m assistant eval seeds/qa.jsonl --index /tmp/news-assistant-seed-eval --out eval-report
+
+# Retrains the reader (~60 min on 2 cores) and rewrites assistant/models/reader-int8.onnx + reader.json.
+SQUAD ?= ../shared/data/squad-dev
+READER_MINUTES ?= 60
+reader: install
+	$(PY) -m assistant.reader.train --data $(SQUAD) --out assistant/models --work /tmp/reader-work --max-minutes $(READER_MINUTES)
 
 clean:
 	rm -rf $(VENV) .pytest_cache

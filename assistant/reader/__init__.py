@@ -1,0 +1,1 @@
+"""The reader: a small cross-encoder that says which sentence answers a question and quotes the short answer."""

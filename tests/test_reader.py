@@ -1,0 +1,127 @@
+"""The reader: recipe, a tiny end-to-end training run, the shipped file's checks, and news questions it must get."""
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from assistant.errors import ModelMissingError
+from assistant.eval.metrics import normalize_answer
+from assistant.reader import encoding
+from assistant.reader.model import DEFAULT_PATH, Reader, ReaderCorruptError, ReaderInput
+from assistant.text.sentences import sentence_spans
+
+SEED = Path(__file__).resolve().parent.parent / "seeds" / "000_7b8ba0a49306706e.txt"
+
+PARAGRAPHS = [
+    ("p0", "The Eiffel Tower was built for the 1889 World's Fair in Paris. It was designed by the company of "
+           "Gustave Eiffel. The tower is 330 metres tall and was the tallest man-made structure for 41 years."),
+    ("p1", "The Amazon river flows through Brazil, Peru and Colombia. It carries more water than any other river. "
+           "Its basin covers about seven million square kilometres."),
+    ("p2", "Marie Curie won the Nobel Prize in Physics in 1903. She later won the Nobel Prize in Chemistry in 1911. "
+           "She was the first person to win two Nobel Prizes."),
+    ("p3", "The Great Wall of China was built over many centuries. Most of the existing wall dates from the Ming "
+           "dynasty. It stretches for thousands of kilometres across northern China."),
+]
+QUESTIONS = [
+    ("p0", "Who designed the Eiffel Tower?", "Gustave Eiffel"), ("p0", "How tall is the tower?", "330 metres"),
+    ("p0", "For which event was the Eiffel Tower built?", "the 1889 World's Fair"),
+    ("p1", "Which countries does the Amazon flow through?", "Brazil, Peru and Colombia"),
+    ("p1", "How large is the Amazon basin?", "about seven million square kilometres"),
+    ("p2", "When did Marie Curie win the Nobel Prize in Chemistry?", "1911"),
+    ("p2", "Who was the first person to win two Nobel Prizes?", "Marie Curie"),
+    ("p3", "Which dynasty built most of the existing Great Wall?", "the Ming dynasty"),
+    ("p3", "Where does the Great Wall stretch?", "across northern China"),
+]
+
+
+def write_fixture(d: Path) -> Path:
+    text = dict(PARAGRAPHS)
+    with open(d / "articles.jsonl", "w") as f:
+        for pid, t in PARAGRAPHS:
+            f.write(json.dumps({"id": pid, "title": "", "text": t}) + "\n")
+    with open(d / "qa.jsonl", "w") as f:
+        for n, (pid, q, a) in enumerate(QUESTIONS):
+            f.write(json.dumps({"id": f"5{n:023x}", "question": q, "answers": [a], "article_id": pid,
+                                "answer_start": text[pid].index(a)}) + "\n")
+    (d / "split.json").write_text(json.dumps({"train": [p for p, _ in PARAGRAPHS], "test": []}))
+    return d
+
+
+def test_recipe_matches_the_tokenizers_own_pair_encoding():
+    tok = encoding.tokenizer()
+    q, s, before = "Who gave Haftar his drones?", "Haftar's forces use drones supplied by the UAE.", "Tripoli is under attack."
+    (row,) = encoding.encode_many([(q, s, "", before)])
+    assert row.ids == tok.encode(q, f"{s} [SEP] {before}").ids
+    assert tok.id_to_token(row.ids[row.hi]) == "[SEP]"
+    assert row.types == tok.encode(q, f"{s} [SEP] {before}").type_ids
+    assert s[row.offsets[0][0]:row.offsets[2][1]] == "Haftar"
+    (short,) = encoding.encode_many([(q, s, "", before * 20)], max_len=40)
+    assert len(short.ids) == 40 and short.hi - short.lo == len(row.offsets)  # context cut before the sentence
+
+
+def test_tiny_training_run_exports_and_loads(tmp_path):
+    from assistant.reader import train
+
+    data = write_fixture(tmp_path)
+    out = tmp_path / "models"
+    assert train.main(["--data", str(data), "--out", str(out), "--work", str(tmp_path / "work"), "--max-steps", "4",
+                       "--batch", "8", "--no-fuse", "--max-minutes", "10"]) == 0
+    meta = json.loads((out / "reader.json").read_text())
+    assert meta["training"]["steps"] == 4 and 0 < meta["temperature"] and 0 <= meta["threshold"] <= 1
+    reader = Reader.load(out / "reader-int8.onnx")
+    readings = reader.read([ReaderInput("Who designed the Eiffel Tower?", "It was designed by Gustave Eiffel."),
+                            ReaderInput("Who designed the Eiffel Tower?", "The Amazon is long.", "", "Rivers.")])
+    assert len(readings) == 2 and all(0.0 <= r.prob <= 1.0 for r in readings)
+
+
+def test_shipped_reader_loads_and_checks_its_file(tmp_path):
+    reader = Reader.load()
+    assert 0 < reader.threshold < 1 and 0 <= reader.span_threshold <= 1
+    assert DEFAULT_PATH.stat().st_size <= 30 * 2**20
+    for name in ("reader-int8.onnx", "reader.json"):
+        shutil.copyfile(DEFAULT_PATH.parent / name, tmp_path / name)
+    data = bytearray((tmp_path / "reader-int8.onnx").read_bytes())
+    data[len(data) // 2:len(data) // 2 + 8] = bytes(b ^ 0xFF for b in data[len(data) // 2:len(data) // 2 + 8])
+    (tmp_path / "reader-int8.onnx").write_bytes(bytes(data))
+    with pytest.raises(ReaderCorruptError, match="SHA-256"):
+        Reader.load(tmp_path / "reader-int8.onnx")
+    (tmp_path / "reader-int8.onnx").unlink()
+    with pytest.raises(ModelMissingError, match="make reader"):
+        Reader.load(tmp_path / "reader-int8.onnx")
+
+
+@pytest.fixture(scope="module")
+def seed_sentences() -> list[ReaderInput]:
+    text = SEED.read_text(encoding="utf-8")
+    spans = sentence_spans(text)
+    return [("", text[s:e], text[spans[i - 1][0]:spans[i - 1][1]] if i else "") for i, (s, e) in enumerate(spans)]
+
+
+def best(reader: Reader, question: str, rows) -> tuple[str, str, float]:
+    readings = reader.read([ReaderInput(question, s, t, b) for t, s, b in rows])
+    i = max(range(len(rows)), key=lambda k: readings[k].prob)
+    span = readings[i].span
+    return rows[i][1], rows[i][1][span[0]:span[1]] if span else "", readings[i].prob
+
+
+def test_news_question_picks_the_answering_sentence_and_short_answer(seed_sentences):
+    reader = Reader.load()
+    sentence, short, prob = best(reader, "Who gave Haftar his drones?", seed_sentences)
+    assert "United Arab Emirates" in sentence and prob >= reader.threshold
+    assert normalize_answer(short) == "united arab emirates"
+    rows = [("", "Haftar's forces use drones supplied by the United Arab Emirates.", ""),
+            ("", "Tripoli is under a new attack, announced by Haftar on December 12.", ""),
+            ("", "Moscow denies sending mercenaries.", "")]
+    sentence, short, _ = best(reader, "Who gave Haftar his drones?", rows)
+    assert sentence == rows[0][1] and normalize_answer(short) == "united arab emirates"
+
+
+def test_paraphrased_question(seed_sentences):
+    reader = Reader.load()
+    sentence, _, _ = best(reader, "Why will Turkey not send combat aircraft?", seed_sentences)
+    assert "lacks a military base near Libya" in sentence
+    sentence, short, _ = best(reader, "Which firm sends mercenaries to Haftar's army?", seed_sentences)
+    assert "Wagner" in sentence and "Wagner" in short
