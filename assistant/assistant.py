@@ -5,22 +5,27 @@ import os
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
-from .answer import Context, ExtractiveGenerator, Generator, Tuning, answer
+from .answer import Context, ExtractiveGenerator, Generator, ReaderGenerator, ReaderTuning, Tuning, answer
 from .encoders import Encoder
 from .errors import InputError
 from .index import AddResult, Index
 from .ingest.chunking import ChunkSettings
 from .ingest.loaders import load_paths
-from .search import Weights, search
+from .reader import shipped
+from .search import Weights, check_query, search
+from .search.rerank import DEPTH as RERANK_DEPTH
+from .search.rerank import rerank as rerank_passages
 from .types import Answer, Article, Passage
 
 
 class Assistant:
     """`Assistant.open("index")` then `.add(articles)`, `.search(query)`, `.ask(question, history)`."""
 
-    def __init__(self, index: Index, generator: Generator | None = None, weights: Weights = Weights()):
+    def __init__(self, index: Index, generator: Generator | None = None, weights: Weights = Weights(),
+                 rerank: bool = False):
         self.index = index
-        self.generator = generator or ExtractiveGenerator()
+        self.rerank = rerank
+        self.generator = generator or ReaderGenerator()
         self.weights = weights
         self.context = Context(encode=lambda texts: self.index.encoder.encode(texts),
                                term_weights=lambda q: self.index.snapshot.lexical.term_weights(q))
@@ -29,15 +34,20 @@ class Assistant:
     def open(cls, path: str | os.PathLike = "index", encoder: str | Encoder | None = None,
              chunking: ChunkSettings | None = None, generator: Generator | None = None, create: bool = True,
              lock_timeout: float | None = None, weights: Weights = Weights(),
-             tuning: Tuning | None = None) -> Assistant:
+             tuning: ReaderTuning | Tuning | None = None, rerank: bool = False) -> Assistant:
         """Open the index at `path`, creating an empty one when missing (with `create=False`, an `IndexMissingError`).
 
-        `encoder`: a registered name or an `Encoder` object, for a new index. `weights` tune retrieval, `tuning`
-        the extractive answers (ignored when a `generator` is given). Writers wait up to `lock_timeout` seconds
+        `encoder`: a registered name or an `Encoder` object, for a new index. `weights` tune retrieval; `tuning`
+        the answers: a `ReaderTuning` for the reader (the default), a `Tuning` for the reader-free extractive
+        composer (ignored when a `generator` is given). Writers wait up to `lock_timeout` seconds
         (default `ASSISTANT_LOCK_TIMEOUT` or 600) for another writer.
         """
         index = Index(path, encoder=encoder, chunking=chunking, lock_timeout=lock_timeout, create=create)
-        return cls(index, generator or (ExtractiveGenerator(tuning) if tuning else None), weights)
+        if generator is None and isinstance(tuning, Tuning):
+            generator = ExtractiveGenerator(tuning)
+        elif generator is None and isinstance(tuning, ReaderTuning):
+            generator = ReaderGenerator(tuning)
+        return cls(index, generator, weights, rerank)
 
     @property
     def path(self) -> Path:
@@ -57,8 +67,13 @@ class Assistant:
         return self.index.remove([article_id]) > 0
 
     def search(self, query: str, k: int = 5, filters: Mapping[str, object] | None = None,
-               mode: str = "hybrid") -> list[Passage]:
-        return search(self.index, query, k=k, filters=filters, mode=mode, weights=self.weights)
+               mode: str = "hybrid", rerank: bool | None = None) -> list[Passage]:
+        """The k best passages; `rerank=True` reorders the top 20 by the reader (slower; see README for when it helps)."""
+        if not (self.rerank if rerank is None else rerank) or mode != "hybrid":
+            return search(self.index, query, k=k, filters=filters, mode=mode, weights=self.weights)
+        found = search(self.index, query, k=max(k, RERANK_DEPTH), filters=filters, mode=mode, weights=self.weights)
+        weights = self.index.snapshot.lexical.term_weights(check_query(query))
+        return rerank_passages(check_query(query), found, shipped(), weights)[:k]
 
     def ask(self, question: str, history: Sequence[Mapping[str, str]] | None = None,
             filters: Mapping[str, object] | None = None) -> Answer:

@@ -26,6 +26,8 @@ def _print_answer(ans, as_json: bool) -> None:
     if as_json:
         print(json.dumps(ans.to_dict(), ensure_ascii=False, indent=2))
         return
+    if ans.short:
+        print(f"Short answer: {ans.short}")
     print(ans.text)
     for c in ans.citations:
         print(f"  [{c.n}] {c.title} ({c.date or 'undated'}) {c.article_id} chars {c.quote_start}-{c.quote_end}")

@@ -65,6 +65,8 @@ class Citation:
     score: float
     date: str | None = None
     source: str | None = None
+    answer_start: int | None = None  # article offsets of the short answer inside the quote (first citation only)
+    answer_end: int | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -79,6 +81,7 @@ class Answer:
     question: str = ""
     condensed_question: str = ""
     confidence: float = 0.0  # score of the best supporting sentence; refusal happens below a calibrated bar
+    short: str | None = None  # the short answer inside the first quote (the reader's span), when sure enough
 
     def to_dict(self) -> dict:
         return {
@@ -87,6 +90,7 @@ class Answer:
             "question": self.question,
             "condensed_question": self.condensed_question,
             "confidence": self.confidence,
+            "short": self.short,
             "citations": [c.to_dict() for c in self.citations],
             "passages": [p.to_dict() for p in self.passages],
         }

@@ -1,11 +1,12 @@
-"""Refusal calibration: confidence of the best sentence on answerable vs unanswerable questions.
+"""Refusal: the best sentence's confidence on answerable vs unanswerable questions, and both error rates per bar.
 
 Seed set: seeds/qa.jsonl over the seed article plus the test distractors.
-SQuAD dev: the paragraphs split in two halves by position (MRQA keeps a Wikipedia article's paragraphs
-together); questions about half A, searched within half A, are answerable; questions about half B,
-searched within half A only (an `article_id` filter), are not. Prints both error rates per threshold.
+SQuAD dev ("halves" protocol): the paragraphs of one split (`--split`, from split.json) are cut in two halves by
+position (a Wikipedia article's paragraphs stay together); questions about half A, searched within half A, are
+answerable; questions about half B, searched within half A only (an `article_id` filter), are not. The bar is
+fitted on `train`; figures that judge it come from `test`.
 
-    python benchmarks/calibrate_refusal.py --squad-index /tmp/squad-index-torch --n 300
+    python benchmarks/calibrate_refusal.py --squad-index /tmp/squad-index --split test --n 300 [--scorer overlap]
 """
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from assistant import Assistant
-from assistant.answer import ExtractiveGenerator, Tuning
+from assistant.answer import ExtractiveGenerator, ReaderGenerator, ReaderTuning, Tuning
 
 ROOT = Path(__file__).resolve().parent.parent
 SQUAD = ROOT.parent / "shared" / "data" / "squad-dev"
@@ -28,37 +29,60 @@ def confidences(a: Assistant, items) -> list[tuple[float, bool]]:
     return [(a.ask(q, filters=f).confidence, ok) for q, f, ok in items]
 
 
-def table(name: str, rows: list[tuple[float, bool]]) -> None:
+def table(name: str, rows: list[tuple[float, bool]], bars: np.ndarray, shipped: float) -> dict:
     sc = np.array([r[0] for r in rows])
     ok = np.array([r[1] for r in rows])
     print(f"\n{name}: {ok.sum()} answerable, {(~ok).sum()} unanswerable")
-    print("| threshold | false refusals (answerable) | answered (unanswerable) |\n|---|---|---|")
-    for t in np.arange(0.35, 0.60, 0.025):
-        print(f"| {t:.3f} | {(sc[ok] < t).mean():.1%} | {(sc[~ok] >= t).mean():.1%} |")
+    print("| bar | false refusals (answerable) | answered (unanswerable) |\n|---|---|---|")
+    for t in sorted({*bars.tolist(), shipped}):
+        mark = " (shipped)" if t == shipped else ""
+        print(f"| {t:.3f}{mark} | {(sc[ok] < t).mean():.1%} | {(sc[~ok] >= t).mean():.1%} |")
+    return {"false_refusals": float((sc[ok] < shipped).mean()) if ok.any() else None,
+            "unanswerable_answered": float((sc[~ok] >= shipped).mean()) if (~ok).any() else None}
+
+
+def halves(ids: list[str], qs: list[dict], n: int) -> tuple[list, list, list[str]]:
+    half = sorted(ids[: len(ids) // 2])
+    inside = [q for q in qs if q["article_id"] in set(half)][:n]
+    outside = [q for q in qs if q["article_id"] in set(ids[len(ids) // 2:])][:n]
+    return inside, outside, half
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--squad-index", help="an index of the SQuAD dev paragraphs (skipped when absent)")
-    ap.add_argument("--n", type=int, default=300, help="questions per SQuAD half")
+    ap.add_argument("--squad-index", help="an index of all SQuAD dev paragraphs (skipped when absent)")
+    ap.add_argument("--split", default="test", help="the split whose paragraphs are halved (default: test)")
+    ap.add_argument("--n", type=int, default=300, help="questions per half")
+    ap.add_argument("--scorer", choices=("reader", "overlap"), default="reader")
     args = ap.parse_args()
-    never = ExtractiveGenerator(Tuning(refuse_below=-1e9))
+    if args.scorer == "reader":
+        gen = ReaderGenerator(ReaderTuning(refuse_below=-1.0))
+        shipped, bars = gen.reader.threshold, np.round(np.arange(0.05, 0.96, 0.05), 3)
+    else:
+        gen, shipped = ExtractiveGenerator(Tuning(refuse_below=-1e9)), Tuning().refuse_below
+        bars = np.round(np.arange(0.35, 0.60, 0.025), 3)
+    out = {"scorer": args.scorer, "bar": shipped}
     with tempfile.TemporaryDirectory() as tmp:
-        a = Assistant.open(tmp, generator=never)
+        a = Assistant.open(tmp, generator=gen)
         a.add_path(ROOT / "seeds", ROOT / "tests" / "fixtures" / "distractors.jsonl")
         qa = [json.loads(line) for line in open(ROOT / "seeds" / "qa.jsonl")]
-        table("seed set", confidences(a, [(q["question"], None, q.get("answerable", True)) for q in qa]))
+        out["seed"] = table("seed set", confidences(a, [(q["question"], None, q.get("answerable", True)) for q in qa]),
+                            bars, shipped)
+        a.close()
     if args.squad_index and (SQUAD / "qa.jsonl").exists():
-        s = Assistant.open(args.squad_index, generator=never)
+        s = Assistant.open(args.squad_index, generator=gen)
+        split = set(json.loads((SQUAD / "split.json").read_text())[args.split])
         ids = [json.loads(line)["id"] for line in open(SQUAD / "articles.jsonl")]
-        half = sorted(ids[: len(ids) // 2])
+        ids = [i for i in ids if i in split]
         qs = [json.loads(line) for line in open(SQUAD / "qa.jsonl")]
         random.Random(2).shuffle(qs)
-        inside = [q for q in qs if q["article_id"] in set(half)][: args.n]
-        outside = [q for q in qs if q["article_id"] not in set(half)][: args.n]
+        inside, outside, half = halves(ids, qs, args.n)
         flt = {"article_id": half}
-        table("SQuAD dev halves", confidences(s, [(q["question"], flt, True) for q in inside]
-                                              + [(q["question"], flt, False) for q in outside]))
+        out[f"squad_{args.split}_halves"] = table(
+            f"SQuAD dev {args.split} halves", confidences(s, [(q["question"], flt, True) for q in inside]
+                                                         + [(q["question"], flt, False) for q in outside]), bars, shipped)
+        s.close()
+    print(json.dumps(out, indent=2))
 
 
 if __name__ == "__main__":

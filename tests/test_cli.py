@@ -14,7 +14,7 @@ from assistant.cli import main
 from assistant.index.index import DEFAULT_ENCODER
 
 CITATION_FIELDS = {"n", "article_id", "title", "chunk_id", "start", "end", "text", "quote", "quote_start",
-                   "quote_end", "score", "date", "source"}
+                   "quote_end", "score", "date", "source", "answer_start", "answer_end"}
 PASSAGE_FIELDS = {"article_id", "title", "chunk_id", "start", "end", "text", "score", "date", "source", "url"}
 
 

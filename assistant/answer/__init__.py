@@ -2,5 +2,7 @@
 from .ask import answer
 from .base import REFUSAL, Context, Generator, refusal
 from .extractive import ExtractiveGenerator, Tuning
+from .reading import ReaderGenerator, ReaderTuning
 
-__all__ = ["REFUSAL", "Context", "ExtractiveGenerator", "Generator", "Tuning", "answer", "refusal"]
+__all__ = ["REFUSAL", "Context", "ExtractiveGenerator", "Generator", "ReaderGenerator", "ReaderTuning", "Tuning",
+           "answer", "refusal"]

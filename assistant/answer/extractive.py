@@ -42,6 +42,7 @@ class Candidate:
     coverage: float = 0.0
     score: float = 0.0
     vec: np.ndarray | None = None
+    before: str = ""  # the sentence before it in the passage: context for the reader
 
     @property
     def text(self) -> str:
@@ -55,15 +56,7 @@ class ExtractiveGenerator:
         self.tuning = tuning
 
     def candidates(self, passages: Sequence[Passage]) -> list[Candidate]:
-        """Sentences of the top passages in reading order, each article span once."""
-        out, seen = [], set()
-        for rank, p in enumerate(passages[: self.tuning.read]):
-            for s, e in sentence_spans(p.text):
-                key = (p.article_id, p.start + s)
-                if key not in seen and len(p.text[s:e].split()) >= 3:
-                    seen.add(key)
-                    out.append(Candidate(p, rank, s, e))
-        return out
+        return candidates(passages, self.tuning.read)
 
     def score(self, question: str, cands: list[Candidate], context: Context) -> None:
         """Similarity + idf-weighted overlap (name variants included), passed on to the sentence that continues it.
@@ -122,6 +115,20 @@ class ExtractiveGenerator:
                    for p in picked):
                 picked.append(c)
         return compose(question, picked, passages)
+
+
+def candidates(passages: Sequence[Passage], read: int) -> list[Candidate]:
+    """Sentences of the top `read` passages in reading order, each article span once."""
+    out, seen = [], set()
+    for rank, p in enumerate(passages[:read]):
+        before = ""
+        for s, e in sentence_spans(p.text):
+            key = (p.article_id, p.start + s)
+            if key not in seen and len(p.text[s:e].split()) >= 3:
+                seen.add(key)
+                out.append(Candidate(p, rank, s, e, before=before))
+            before = p.text[s:e]
+    return out
 
 
 def _carries(prev: Candidate, c: Candidate) -> bool:

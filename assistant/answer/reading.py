@@ -6,7 +6,7 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ..reader.model import Reader, ReaderInput, Reading
+from ..reader import Reader, ReaderInput, Reading, shipped
 from ..text.tokens import tokenize
 from ..types import Answer, Passage
 from .base import Context, refusal
@@ -39,7 +39,7 @@ class ReaderGenerator:
     def reader(self) -> Reader:
         with self._lock:
             if self._reader is None:
-                self._reader = Reader.load()
+                self._reader = shipped()
             return self._reader
 
     def read(self, question: str, cands: Sequence[Candidate]) -> list[Reading]:

@@ -95,6 +95,20 @@ def select(items: list[QAItem], limit: int | None, sample: int | None, seed: int
     return items
 
 
+def in_split(items: list[QAItem], split_file: str | Path, split: str) -> list[QAItem]:
+    """The questions whose `article_id` is in `split` of a split file ({"train": [ids], "test": [ids]}), so a part
+    fitted on one split is judged on the other while every article stays in the corpus."""
+    try:
+        splits = json.loads(Path(split_file).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise InputError(f"{split_file}: cannot read the split file ({exc})") from exc
+    if not isinstance(splits, dict) or not isinstance(splits.get(split), list):
+        names = ", ".join(sorted(splits)) if isinstance(splits, dict) else "none"
+        raise InputError(f"{split_file}: no split {split!r} (it has: {names})")
+    keep = set(splits[split])
+    return [q for q in items if q.article_id in keep]
+
+
 def realign(text: str, start: int, answers: list[str]) -> int:
     """`start` if a gold answer begins there (ignoring case), else the nearest one within REALIGN_WINDOW chars."""
     golds = [re.compile(re.escape(a.strip()), re.I) for a in answers if a.strip()]

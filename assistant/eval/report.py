@@ -45,6 +45,10 @@ def summarize(results: Sequence[Result], ks: Sequence[int], modes: Sequence[str]
         "n_answerable": len(ans), "n_unanswerable": len(unans), "n_answered": len(answered),
         "exact_match": _mean(r.em for r in ans), "f1": _mean(r.f1 for r in ans),
         "quote_f1": _mean(r.quote_f1 for r in ans),
+        "n_short": sum(1 for r in answered if r.short),
+        "short_em": _mean(r.short_em for r in answered if r.short),
+        "short_f1": _mean(r.short_f1 for r in answered if r.short),
+        "short_f1_answered": _mean(r.short_f1 for r in answered),
         "citation_precision": _mean(m.citation_precision(r.cited_ok) for r in answered),
         "citation_recall": _mean(float(any(r.cited_ok)) for r in ans),
         "refusal_rate_unanswerable": _mean(float(r.refused) for r in unans),
@@ -62,6 +66,8 @@ def markdown(report: dict) -> str:
     s, a, ret = report["settings"], report["answers"], report["retrieval"]
     man = s["index_manifest"]
     sample = f"sample of {s['sample']} (seed {s['seed']})" if s["sample"] else "all questions"
+    if s.get("split"):
+        sample += f", {s['split']}"
     lines = [
         f"## Evaluation of `{s['qa_file']}`",
         "",
@@ -82,12 +88,16 @@ def markdown(report: dict) -> str:
         ("exact match (answer text)", a["exact_match"], a["n_answerable"]),
         ("token F1 (answer text)", a["f1"], a["n_answerable"]),
         ("token F1 (best quote)", a["quote_f1"], a["n_answerable"]),
+        ("short answer: exact match (where given)", a.get("short_em"), a.get("n_short", 0)),
+        ("short answer: token F1 (where given)", a.get("short_f1"), a.get("n_short", 0)),
+        ("short answer: token F1 (answered; none given counts 0)", a.get("short_f1_answered"), a["n_answered"]),
         ("citation precision (answered)", a["citation_precision"], a["n_answered"]),
         ("citation recall", a["citation_recall"], a["n_answerable"]),
         ("refusal rate (unanswerable)", a["refusal_rate_unanswerable"], a["n_unanswerable"]),
         ("false-refusal rate (answerable)", a["false_refusal_rate"], a["n_answerable"]),
     ]
-    lines += ["", "### Answers and citations (full pipeline: hybrid search + extractive answer)", "",
+    chooser = {"reader": "the trained reader", "overlap": "the overlap scorer"}.get(s.get("answers", ""), "extractive")
+    lines += ["", f"### Answers and citations (full pipeline: hybrid search + answers by {chooser})", "",
               "| metric | value | n |", "|---|---|---|"]
     lines += [f"| {name} | {_f(v)} | {n} |" for name, v, n in rows]
     lines.append(f"| ask latency p50 / p95 ms | {_f(a['ask_ms']['p50'], 1)} / {_f(a['ask_ms']['p95'], 1)} "
@@ -101,13 +111,14 @@ def write_csv(path: Path, results: Sequence[Result], modes: Sequence[str]) -> No
     with path.open("w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
         w.writerow(["id", "question", "answerable", "gold_answers", "answer", "refused",
-                    *(f"hit_rank_{mo}" for mo in modes), "cited", "cited_supports", "em", "f1", "quote_f1",
+                    *(f"hit_rank_{mo}" for mo in modes), "cited", "cited_supports", "em", "f1", "quote_f1", "short", "short_f1",
                     *(f"search_ms_{mo}" for mo in modes), "ask_ms"])
         for r in results:
             q = r.item
             w.writerow([q.id, q.question, int(q.answerable), " | ".join(q.answers), r.answer, int(r.refused),
                         *(r.rank(mo) or "" for mo in modes), "; ".join(r.cited),
                         "; ".join(str(int(ok)) for ok in r.cited_ok), r.em, round(r.f1, 4), round(r.quote_f1, 4),
+                        r.short, round(r.short_f1, 4),
                         *(round(r.search_ms[mo], 2) for mo in modes), round(r.ask_ms, 2)])
 
 

@@ -18,6 +18,9 @@ class Result:
     em: float = 0.0
     f1: float = 0.0
     quote_f1: float = 0.0
+    short: str = ""  # the short answer, when the reader gave one
+    short_em: float = 0.0
+    short_f1: float = 0.0
     ask_ms: float = 0.0
 
     def rank(self, mode: str) -> int | None:

@@ -11,7 +11,7 @@ from datetime import datetime
 from pathlib import Path
 
 from . import metrics as m
-from .qa import QAItem, load_qa, realign, select
+from .qa import QAItem, in_split, load_qa, realign, select
 from .report import summarize, write_reports
 from .result import Result
 
@@ -32,6 +32,9 @@ def evaluate_one(assistant, item: QAItem, modes, depth: int) -> Result:
     if item.answerable and not ans.refused:
         r.em, r.f1 = m.exact_match(r.answer, item.answers), m.token_f1(r.answer, item.answers)
         r.quote_f1 = m.token_f1(ans.citations[0].quote, item.answers) if ans.citations else 0.0
+        r.short = ans.short or ""
+        if r.short:
+            r.short_em, r.short_f1 = m.exact_match(r.short, item.answers), m.token_f1(r.short, item.answers)
     for mode in modes:
         t0 = time.perf_counter()
         passages = assistant.search(item.question, k=depth, mode=mode)
@@ -92,6 +95,10 @@ def add_arguments(sub) -> None:
     p.add_argument("--limit", type=positive, metavar="N", help="only the first N questions")
     p.add_argument("--sample", type=positive, metavar="N", help="a random sample of N questions (after --limit)")
     p.add_argument("--seed", type=int, metavar="S", default=0, help="seed for --sample (default: 0)")
+    p.add_argument("--split-file", metavar="FILE", help="JSON {split: [article ids]}: ask only questions of --split")
+    p.add_argument("--split", default="test", help="which split of --split-file to ask (default: test)")
+    p.add_argument("--answers", choices=("reader", "overlap"), default="reader",
+                   help="how answers are chosen: the trained reader (default) or the reader-free overlap scorer")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=run_cli, opens_index=False)
 
@@ -105,13 +112,17 @@ def run_cli(args: argparse.Namespace) -> int:
     started = datetime.now().astimezone()
     items = load_qa(args.qa)
     n_file = len(items)
+    if args.split_file:
+        items = in_split(items, args.split_file, args.split)
     items = select(items, args.limit, args.sample, args.seed)
     articles = args.articles or ["seeds"]
     index = Path(args.index) if args.index else default_index(articles)
     modes = MODES if args.compare else ("hybrid",)
     depth = max(DEPTH, *args.k)
     loaded, skipped = load_paths(articles)  # as add_path(strict=False), but the skipped files are reported
-    assistant = Assistant.open(index)
+    from ..answer import ExtractiveGenerator
+
+    assistant = Assistant.open(index, generator=ExtractiveGenerator() if args.answers == "overlap" else None)
     try:
         added = assistant.add(loaded, progress=not args.quiet)
         warnings = [f"skipped {e}" for e in skipped] + prepare(assistant, items)
@@ -121,8 +132,9 @@ def run_cli(args: argparse.Namespace) -> int:
         settings = {
             "qa_file": str(args.qa), "articles": [str(a) for a in articles], "index": str(index.resolve()),
             "index_manifest": assistant.stats(), "added": vars(added), "k": args.k, "depth": depth,
-            "modes": list(modes), "questions_in_file": n_file, "questions": len(items), "limit": args.limit,
+            "modes": list(modes), "answers": args.answers, "questions_in_file": n_file, "questions": len(items), "limit": args.limit,
             "sample": args.sample, "seed": args.seed if args.sample else None,
+            "split": f"{args.split} of {args.split_file}" if args.split_file else None,
             "started": started.isoformat(timespec="seconds"),
             "seconds": round((datetime.now().astimezone() - started).total_seconds(), 1),
         }

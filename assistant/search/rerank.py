@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
-from ..reader.model import Reader, ReaderInput
+from ..reader import Reader, ReaderInput
 from ..text.sentences import sentence_spans
 from ..text.terms import coverage, sentence_terms
 from ..types import Passage

@@ -53,7 +53,11 @@ def answer_markdown(answer: Answer) -> str:
     if answer.refused:
         return f"**No answer in the articles.** {body}"
     numbers = {str(c.n) for c in answer.citations}
-    return _MARKER.sub(lambda m: f"**\\[{m.group(1)}\\]**" if m.group(1) in numbers else m.group(0), body)
+    body = _MARKER.sub(lambda m: f"**\\[{m.group(1)}\\]**" if m.group(1) in numbers else m.group(0), body)
+    short = escape_markdown(" ".join(answer.short.split())) if answer.short else ""
+    if short and short in body:  # the short answer, in bold where the quote says it
+        body = body.replace(short, f"**{short}**", 1)
+    return body
 
 
 def error_markdown(message: str) -> str:
@@ -68,13 +72,17 @@ def clamp_span(text: str, start: int, end: int, quote: str = "") -> tuple[int, i
     return (at, at + len(quote)) if at >= 0 else None
 
 
-def highlight(text: str, start: int, end: int, quote: str = "") -> str:
-    """Escaped `text` with `[start:end]` wrapped in <mark>."""
+def highlight(text: str, start: int, end: int, quote: str = "", bold: tuple[int, int] | None = None) -> str:
+    """Escaped `text` with `[start:end]` wrapped in <mark>, and `bold` (inside it) in <strong>."""
     span = clamp_span(text, start, end, quote)
     if span is None:
         return esc(text)
     s, e = span
-    return f"{esc(text[:s])}<mark>{esc(text[s:e])}</mark>{esc(text[e:])}"
+    inner = esc(text[s:e])
+    if bold and s <= bold[0] < bold[1] <= e:
+        bs, be = bold
+        inner = f'{esc(text[s:bs])}<strong class="src-short">{esc(text[bs:be])}</strong>{esc(text[be:e])}'
+    return f"{esc(text[:s])}<mark>{inner}</mark>{esc(text[e:])}"
 
 
 def quote_in_passage(c: Citation) -> tuple[int, int]:
@@ -98,7 +106,14 @@ def citation_html(c: Citation) -> str:
     return (f'<section class="src" id="src-{c.n}" data-n="{c.n}">'
             f'<div class="src-head"><span class="src-n">[{c.n}]</span> <span class="src-title">{esc(c.title)}</span></div>'
             f"{_meta(c.date, c.source, c.article_id, c.start, c.end, quote)}"
-            f'<div class="src-text">{highlight(c.text, qs, qe, c.quote)}</div></section>')
+            f'<div class="src-text">{highlight(c.text, qs, qe, c.quote, short_in_passage(c))}</div></section>')
+
+
+def short_in_passage(c: Citation) -> tuple[int, int] | None:
+    """Passage offsets of the short answer, when this citation carries one."""
+    if c.answer_start is None or c.answer_end is None:
+        return None
+    return c.answer_start - c.start, c.answer_end - c.start
 
 
 def passage_html(n: int, p: Passage) -> str:
