@@ -51,7 +51,7 @@ def cmd_index(a, args) -> int:
 
 
 def cmd_search(a, args) -> int:
-    passages = a.search(args.query, k=args.k, filters=_filters(args), mode=args.mode)
+    passages = a.search(args.query, k=args.k, filters=_filters(args), mode=args.mode, rerank=args.rerank)
     if args.json:
         print(json.dumps([p.to_dict() for p in passages], ensure_ascii=False, indent=2))
     for i, p in enumerate(passages if not args.json else [], 1):
@@ -61,6 +61,8 @@ def cmd_search(a, args) -> int:
 
 
 def cmd_ask(a, args) -> int:
+    if args.rerank is not None:
+        a.rerank = args.rerank
     _print_answer(a.ask(args.question, filters=_filters(args)), args.json)
     return 0
 
@@ -102,10 +104,15 @@ def cmd_stats(a, args) -> int:
 
 
 def cmd_check(args) -> int:
-    """Exit 0 when the index is sound, 1 when it is not (including: missing, unopenable, damaged)."""
+    """Exit 0 when the index and the reader model are sound, 1 when not (including: missing, unopenable, damaged)."""
     from .index.check import check_path
+    from .reader import Reader
 
     problems, leftovers = check_path(args.index)
+    try:
+        Reader.load()  # verifies the shipped reader against its SHA-256
+    except AssistantError as exc:
+        problems.append(f"reader: {exc}")
     for p in problems:
         print(f"problem: {p}", file=sys.stderr)
     if leftovers and not problems:
@@ -137,6 +144,10 @@ def parser() -> argparse.ArgumentParser:
         p.add_argument("--date-to", help="only articles dated on or before (YYYY-MM-DD)")
         p.add_argument("--source", help="only articles from this source")
 
+    def rerank(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--rerank", action=argparse.BooleanOptionalAction, default=None,
+                       help="reorder the top passages with the reader (slower; off by default, see README)")
+
     p = add("index", cmd_index, "add files or folders of articles (default: seeds/)")
     p.add_argument("paths", nargs="*")
     p.add_argument("--encoder", choices=ENCODERS,
@@ -148,10 +159,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("query")
     p.add_argument("-k", type=int, default=5)
     p.add_argument("--mode", choices=MODES, default="hybrid")
+    rerank(p)
     p.add_argument("--json", action="store_true")
     filters(p)
     p = add("ask", cmd_ask, "answer a question with cited passages")
     p.add_argument("question")
+    rerank(p)
     p.add_argument("--json", action="store_true")
     filters(p)
     add("chat", cmd_chat, "an interactive conversation with follow-up questions")

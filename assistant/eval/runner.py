@@ -99,6 +99,7 @@ def add_arguments(sub) -> None:
     p.add_argument("--split", default="test", help="which split of --split-file to ask (default: test)")
     p.add_argument("--answers", choices=("reader", "overlap"), default="reader",
                    help="how answers are chosen: the trained reader (default) or the reader-free overlap scorer")
+    p.add_argument("--rerank", action="store_true", help="rerank passages with the reader (search and ask)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=run_cli, opens_index=False)
 
@@ -122,7 +123,8 @@ def run_cli(args: argparse.Namespace) -> int:
     loaded, skipped = load_paths(articles)  # as add_path(strict=False), but the skipped files are reported
     from ..answer import ExtractiveGenerator
 
-    assistant = Assistant.open(index, generator=ExtractiveGenerator() if args.answers == "overlap" else None)
+    assistant = Assistant.open(index, generator=ExtractiveGenerator() if args.answers == "overlap" else None,
+                               rerank=args.rerank)
     try:
         added = assistant.add(loaded, progress=not args.quiet)
         warnings = [f"skipped {e}" for e in skipped] + prepare(assistant, items)
@@ -132,7 +134,7 @@ def run_cli(args: argparse.Namespace) -> int:
         settings = {
             "qa_file": str(args.qa), "articles": [str(a) for a in articles], "index": str(index.resolve()),
             "index_manifest": assistant.stats(), "added": vars(added), "k": args.k, "depth": depth,
-            "modes": list(modes), "answers": args.answers, "questions_in_file": n_file, "questions": len(items), "limit": args.limit,
+            "modes": list(modes), "answers": args.answers, "rerank": args.rerank, "questions_in_file": n_file, "questions": len(items), "limit": args.limit,
             "sample": args.sample, "seed": args.seed if args.sample else None,
             "split": f"{args.split} of {args.split_file}" if args.split_file else None,
             "started": started.isoformat(timespec="seconds"),
