@@ -137,7 +137,7 @@ def train(net, data: list[dict], args, deadline: float, work: Path) -> dict:  # 
         torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
         opt.step(), sched.step()
         plan["step"] += 1
-        losses.append(float(loss))
+        losses.append(loss.item())
         rate = b["input_ids"].numel() / (time.time() - t_step)
         speed[threads] = rate if threads not in speed else 0.7 * speed[threads] + 0.3 * rate
         done = plan["step"] - first
