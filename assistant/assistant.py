@@ -25,7 +25,7 @@ class Assistant:
                  rerank: bool = False):
         self.index = index
         self.rerank = rerank
-        self.generator = generator or ReaderGenerator()
+        self.generator = generator or ExtractiveGenerator()
         self.weights = weights
         self.context = Context(encode=lambda texts: self.index.encoder.encode(texts),
                                term_weights=lambda q: self.index.snapshot.lexical.term_weights(q))

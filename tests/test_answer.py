@@ -168,7 +168,8 @@ def test_confidence_matches_the_refusal_bar(answers):
 
 
 def test_shortlist_encodes_everything_when_no_term_is_shared():
-    from assistant.answer.extractive import Candidate, Tuning
+    from assistant.answer.extractive import Tuning
+    from assistant.answer.quotes import Candidate
     from assistant.types import Passage
 
     generator = ExtractiveGenerator(Tuning(shortlist=2))

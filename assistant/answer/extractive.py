@@ -1,19 +1,17 @@
 """Cited answers without a language model: the best 1-3 source sentences, quoted, or a refusal when none answers."""
 from __future__ import annotations
 
-import re
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import numpy as np
-
-from ..text.sentences import sentence_spans
+from ..reader import Reader, shipped
 from ..text.terms import coverage
 from ..text.tokens import tokenize
-from ..types import Answer, Citation, Passage
+from ..types import Answer, Passage
 from .base import Context, refusal
-
-ANAPHORIC_START = re.compile(r"^(he|she|they|it|this|that|these|those|his|her|their|its|such)\b", re.I)
+from .quotes import ANAPHORIC_START, Candidate, candidates, compose, overlaps
+from .short import add_short_answer, read_best
 
 
 @dataclass(frozen=True)
@@ -33,27 +31,22 @@ class Tuning:
     shortlist: int = 6  # sentences encoded per question (0: all of them)
 
 
-@dataclass
-class Candidate:
-    passage: Passage
-    rank: int
-    start: int  # offsets within passage.text
-    end: int
-    coverage: float = 0.0
-    score: float = 0.0
-    vec: np.ndarray | None = None
-    before: str = ""  # the sentence before it in the passage: context for the reader
-
-    @property
-    def text(self) -> str:
-        return self.passage.text[self.start:self.end]
-
-
 class ExtractiveGenerator:
     """Deterministic and offline: the answer is the best 1–3 source sentences, each with its marker."""
 
-    def __init__(self, tuning: Tuning = Tuning()):
+    def __init__(self, tuning: Tuning = Tuning(), reader: Reader | None | bool = True):
+        """`reader`: the reader that finds the short answer inside the best quote (True: the shipped one, loaded
+        on first use; None or False: no short answers)."""
         self.tuning = tuning
+        self._reader = reader
+        self._lock = threading.Lock()
+
+    @property
+    def reader(self) -> Reader | None:
+        with self._lock:
+            if self._reader is True:
+                self._reader = shipped()
+            return self._reader or None
 
     def candidates(self, passages: Sequence[Passage]) -> list[Candidate]:
         return candidates(passages, self.tuning.read)
@@ -111,64 +104,17 @@ class ExtractiveGenerator:
         for c in cands[1:]:
             if len(picked) >= self.tuning.max_sentences or c.score < self.tuning.keep_ratio * best.score:
                 break
-            if all(float(c.vec @ p.vec) < self.tuning.redundant and not _overlaps(c, p)  # type: ignore[operator]
+            if all(float(c.vec @ p.vec) < self.tuning.redundant and not overlaps(c, p)  # type: ignore[operator]
                    for p in picked):
                 picked.append(c)
-        return compose(question, picked, passages)
-
-
-def candidates(passages: Sequence[Passage], read: int) -> list[Candidate]:
-    """Sentences of the top `read` passages in reading order, each article span once."""
-    out, seen = [], set()
-    for rank, p in enumerate(passages[:read]):
-        before = ""
-        for s, e in sentence_spans(p.text):
-            key = (p.article_id, p.start + s)
-            if key not in seen and len(p.text[s:e].split()) >= 3:
-                seen.add(key)
-                out.append(Candidate(p, rank, s, e, before=before))
-            before = p.text[s:e]
-    return out
+        answer = compose(question, picked, passages)
+        reader = self.reader
+        if reader is not None:
+            add_short_answer(answer, best, read_best(question, best, reader), reader.span_threshold)
+        return answer
 
 
 def _carries(prev: Candidate, c: Candidate) -> bool:
     """`c` continues `prev` (a question, or "He/It ..." after it) and may take its score."""
     same_flow = prev.passage is c.passage and 0 <= c.start - prev.end <= 2
     return same_flow and (prev.text.rstrip().endswith("?") or bool(ANAPHORIC_START.match(c.text)))
-
-
-def _overlaps(a: Candidate, b: Candidate) -> bool:
-    return a.passage.article_id == b.passage.article_id and a.passage.start + a.start < b.passage.start + b.end \
-        and b.passage.start + b.start < a.passage.start + a.end
-
-
-def quote_span(c: Candidate) -> tuple[int, int]:
-    """Passage span of the quote; a sentence opening with "He"/"It"… takes the sentence before it along."""
-    start = c.start
-    if ANAPHORIC_START.match(c.text):
-        before = [s for s in sentence_spans(c.passage.text) if s[1] <= c.start]
-        if before:
-            start = before[-1][0]
-    return start, c.end
-
-
-def compose(question: str, picked: Sequence[Candidate], passages: Sequence[Passage]) -> Answer:
-    """One citation per quote; quotes that touch in one passage merge, so no sentence is said twice."""
-    groups: list[tuple[Candidate, int, int]] = []
-    for c in picked:
-        start, end = quote_span(c)
-        for i, (g, g_start, g_end) in enumerate(groups):
-            if g.passage.chunk_id == c.passage.chunk_id and start <= g_end + 2 and g_start <= end + 2:
-                groups[i] = (g, min(start, g_start), max(end, g_end))
-                break
-        else:
-            groups.append((c, start, end))
-    citations, parts = [], []
-    for n, (c, start, end) in enumerate(groups, 1):
-        p = c.passage
-        quote = p.text[start:end]
-        citations.append(Citation(n, p.article_id, p.title, p.chunk_id, p.start, p.end, p.text, quote,
-                                  p.start + start, p.start + end,
-                                  round(c.score, 4), p.date, p.source))
-        parts.append(f"{' '.join(quote.split())} [{n}]")
-    return Answer(" ".join(parts), citations, False, list(passages), question, confidence=round(picked[0].score, 4))

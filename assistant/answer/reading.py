@@ -10,7 +10,8 @@ from ..reader import Reader, ReaderInput, Reading, shipped
 from ..text.tokens import tokenize
 from ..types import Answer, Passage
 from .base import Context, refusal
-from .extractive import Candidate, _overlaps, candidates, compose
+from .quotes import Candidate, candidates, compose, overlaps
+from .short import add_short_answer
 
 
 @dataclass(frozen=True)
@@ -60,24 +61,13 @@ class ReaderGenerator:
         for c in cands[1:]:
             if len(picked) >= self.tuning.max_sentences or c.score < max(bar, self.tuning.keep_ratio * best.score):
                 break
-            if all(not _overlaps(c, p) and _similarity(words[id(c)], words[id(p)]) < self.tuning.redundant
+            if all(not overlaps(c, p) and _similarity(words[id(c)], words[id(p)]) < self.tuning.redundant
                    for p in picked):
                 picked.append(c)
         answer = compose(question, picked, passages)
-        self._add_short(answer, best, readings[id(best)])
-        return answer
-
-    def _add_short(self, answer: Answer, best: Candidate, reading: Reading) -> None:
-        """The short answer in bold: its text, and its article offsets on the first citation."""
         bar = self.reader.span_threshold if self.tuning.short_above is None else self.tuning.short_above
-        if reading.span is None or reading.span_prob < bar:
-            return
-        s, e = reading.span
-        start = best.passage.start + best.start + s
-        first = answer.citations[0]
-        if first.quote_start <= start and start + (e - s) <= first.quote_end:
-            answer.short = best.text[s:e]
-            first.answer_start, first.answer_end = start, start + (e - s)
+        add_short_answer(answer, best, readings[id(best)], bar)
+        return answer
 
 
 def _similarity(a: set[str], b: set[str]) -> float:

@@ -12,19 +12,17 @@ import hashlib
 import os
 import tempfile
 import threading
-import warnings
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from ..atomic import replacing
 from ..errors import AssistantError
 from .base import MAX_TOKENS, MODEL_DIM, MODEL_NAME, model_path
+from .onnx_export import INPUTS, OPSET, fuse, quantize, trace
 
-OPSET = 17
 GRAPH = "fused"  # part of the cached file names: a change of export recipe never reuses an older file
 # One text per run: faster than length-sorted batches of 8 on 2 cores (~100 vs ~80 texts/s, docs/speed.md), and
 # dynamic int8 quantises activations per run, so only then is a text's vector independent of its batchmates
@@ -56,45 +54,13 @@ def _export(model_dir: Path, out: str) -> None:
             return self.model(input_ids=input_ids, attention_mask=attention_mask,
                               token_type_ids=token_type_ids, return_dict=True).last_hidden_state
 
-    # Eager attention traces to the MatMul/Softmax pattern onnxruntime fuses; SDPA's does not fuse.
     try:
         model = AutoModel.from_pretrained(str(model_dir), local_files_only=True, attn_implementation="eager")
     except (TypeError, ValueError):  # a transformers without the choice exports eager attention anyway
         model = AutoModel.from_pretrained(str(model_dir), local_files_only=True)
-    wrapper = TokenEmbeddings(model).eval()
-    # A padded dummy batch, so the attention-mask path is the one traced.
-    ids = torch.full((2, 16), 1000, dtype=torch.long)
-    mask = torch.ones_like(ids)
-    mask[1, 8:] = 0
-    names = ["input_ids", "attention_mask", "token_type_ids"]
-    axes = {n: {0: "batch", 1: "sequence"} for n in [*names, "last_hidden_state"]}
-    kwargs: dict[str, Any] = dict(input_names=names, output_names=["last_hidden_state"], dynamic_axes=axes, opset_version=OPSET)
-    with warnings.catch_warnings(), torch.no_grad():
-        warnings.simplefilter("ignore")  # tracer chatter about shape checks that are constant for BERT
-        try:
-            # The TorchScript exporter needs nothing beyond torch; the dynamo one needs onnxscript.
-            torch.onnx.export(wrapper, (ids, mask, torch.zeros_like(ids)), out, dynamo=False, **kwargs)
-        except Exception:  # legacy exporter removed or broken in this torch: try the new one
-            torch.onnx.export(wrapper, (ids, mask, torch.zeros_like(ids)), out, dynamo=True,
-                              external_data=False, **kwargs)
-    _fuse(out, heads=model.config.num_attention_heads, hidden=model.config.hidden_size)
-
-
-def _fuse(path: str, heads: int, hidden: int) -> None:
-    """Rewrite the exported graph in place with onnxruntime's BERT fusions (same maths, fewer, faster kernels).
-
-    Measured on the packaged model: fp32 vectors stay at cosine 1.0000 to torch, and the int8 model made from the
-    fused graph encodes ~1.2-1.4x faster than one made from the plain export. When the optimizer cannot run, the plain export is kept (slower, same vectors).
-    """
-    import logging
-
-    try:
-        from onnxruntime.transformers.optimizer import optimize_model
-
-        fused = optimize_model(path, model_type="bert", num_heads=heads, hidden_size=hidden, opt_level=1)
-        fused.save_model_to_file(path)
-    except Exception as exc:  # noqa: BLE001 - an optimizer failure must not make the encoder unusable
-        logging.getLogger(__name__).warning("keeping the unfused ONNX export (%s: %s)", type(exc).__name__, exc)
+    axes = {n: {0: "batch", 1: "sequence"} for n in [*INPUTS, "last_hidden_state"]}
+    trace(TokenEmbeddings(model), out, ["last_hidden_state"], axes)
+    fuse(out, heads=model.config.num_attention_heads, hidden=model.config.hidden_size)
 
 
 def shared_cache() -> Path:
@@ -182,11 +148,7 @@ def _run_child(step: str, source: str, out: str) -> None:
 
 
 def _quantize(fp32: str, out: str) -> None:
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-
-    quantize_dynamic(fp32, out, per_channel=True, weight_type=QuantType.QInt8, op_types_to_quantize=QUANTIZED_OPS,
-                     # fused ops (com.microsoft domain) defeat shape inference: their outputs are float
-                     extra_options={"DefaultTensorType": 1})
+    quantize(fp32, out, QUANTIZED_OPS)
 
 
 class OnnxEncoder:

@@ -53,7 +53,7 @@ def summarise(groups: Sequence[Group], scored, reader: Reader) -> dict:
 
 
 def ship(state: dict, work: Path, out: Path, paras, questions, dev_ids, corpus_ids, args, figures: dict) -> dict:  # noqa: ANN001
-    from .train import make_net
+    from .net import make_net
 
     net = make_net(eager=True)  # eager attention traces to the pattern onnxruntime fuses
     net.load_state_dict(state)

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from .data import build_examples, dev_split, load
 from .encoding import MAX_LEN, encode_many, token_span
+from .net import make_net
 
 log = logging.getLogger("reader.train")
 RESERVE_MINUTES = 10.0  # for export, quantisation and scoring the dev groups
@@ -27,34 +28,6 @@ CHECKPOINT_SECONDS = 300
 FROZEN = ("bert.embeddings.", "bert.encoder.layer.0.", "bert.encoder.layer.1.")  # ~20% faster steps; the
 # embeddings are quantised to int8 at export anyway
 PROBE_EVERY, PROBE_STEPS = 150, 6  # torch threads re-chosen (1 or 2) by measured speed: the cores are shared
-
-
-def make_net(eager: bool = False):
-    """MiniLM + a [CLS] classification logit + start/end logits per token."""
-    import torch
-    from transformers import AutoModel
-
-    from ..encoders import model_path
-
-    extra = {"attn_implementation": "eager"} if eager else {}
-    base = AutoModel.from_pretrained(str(model_path()), local_files_only=True, **extra)
-
-    class ReaderNet(torch.nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.bert = base
-            h = base.config.hidden_size
-            self.drop = torch.nn.Dropout(0.1)
-            self.cls = torch.nn.Linear(h, 1)
-            self.span = torch.nn.Linear(h, 2)
-
-        def forward(self, input_ids, attention_mask, token_type_ids):  # noqa: ANN001
-            hs = self.bert(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids,
-                           return_dict=True).last_hidden_state
-            se = self.span(hs)
-            return self.cls(self.drop(hs[:, 0])).squeeze(-1), se[..., 0], se[..., 1]
-
-    return ReaderNet()
 
 
 def batches(examples, max_len: int, batch: int, seed: int) -> list[dict]:
@@ -135,7 +108,8 @@ def train(net, data: list[dict], args, deadline: float, work: Path) -> dict:  # 
         opt.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
-        opt.step(), sched.step()
+        opt.step()
+        sched.step()
         plan["step"] += 1
         losses.append(loss.item())
         rate = b["input_ids"].numel() / (time.time() - t_step)
@@ -164,7 +138,7 @@ def probe(done: int, speed: dict[int, float], current: int) -> int:
         return 1
     if phase < 2 * PROBE_STEPS:
         return 2
-    return max(speed, key=speed.get) if speed else current
+    return max(speed, key=speed.__getitem__) if speed else current
 
 
 def main(argv: Sequence[str] | None = None) -> int:
