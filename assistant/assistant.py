@@ -62,7 +62,7 @@ class Assistant:
 
     def ask(self, question: str, history: Sequence[Mapping[str, str]] | None = None,
             filters: Mapping[str, object] | None = None) -> Answer:
-        return answer(question, history or [], filters, lambda q, k, f: self.search(q, k=k, filters=f),
+        return answer(question, history, filters, lambda q, k, f: self.search(q, k=k, filters=f),
                       self.generator, self.context)
 
     def article(self, article_id: str) -> Article | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
@@ -176,6 +177,17 @@ def logging_options(p: argparse.ArgumentParser, top: bool) -> None:
                    help="log one JSON object per line on stderr (or set ASSISTANT_LOG=json)")
 
 
+def closed_stdout() -> int:
+    """Point stdout at /dev/null (so the interpreter's final flush cannot fail again) and exit 141 = 128 + SIGPIPE."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):  # stdout is not a real file (tests): nothing to redirect
+        pass
+    return 141
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     from . import logs
 
@@ -193,14 +205,19 @@ def main(argv: Sequence[str] | None = None) -> int:
             assistant = Assistant.open(args.index, encoder=getattr(args, "encoder", None),
                                        create=args.command in CREATES_INDEX,
                                        lock_timeout=getattr(args, "lock_timeout", None))
-            return args.func(assistant, args)
-        return args.func(args)
+            code = args.func(assistant, args)
+        else:
+            code = args.func(args)
+        sys.stdout.flush()  # inside the try: a reader that left is seen here, not in the interpreter's exit flush
+        return code
     except AssistantError as exc:
         log.debug("%s failed", args.command, exc_info=True)
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `assistant search ... | head -1`: the reader left; exit quietly as Unix tools do
+        return closed_stdout()
     except Exception as exc:  # a bug: say so in one line, with the traceback in the log
         log.critical("unexpected %s: %s", type(exc).__name__, exc, exc_info=True)
         print(f"error: unexpected {type(exc).__name__}: {exc} (a bug; please report it with the log above)",

@@ -6,6 +6,7 @@ crashed writer left behind (other generations, `*.tmp`) are ignored by readers a
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import shutil
@@ -40,6 +41,7 @@ from ..ingest.prepare import (
     sentence_json,
 )
 from ..types import Article
+from ..validate import normalize_date
 from . import files
 from . import manifest as mf
 from .files import DB_NAME
@@ -56,8 +58,10 @@ def exists(path: str | os.PathLike) -> bool:
     return (Path(path) / DB_NAME).is_file()
 
 
-def validate(articles: Sequence[Article]) -> None:
-    """Refuse malformed `Article`s before anything is written (the loaders already produce valid ones)."""
+def validate(articles: Sequence[Article]) -> list[Article]:
+    """Refuse malformed `Article`s before anything is written (the loaders already produce valid ones); dates are
+    normalised to ISO by the loaders' own function, so `date="yesterday"` is refused, not stored."""
+    out = []
     for n, a in enumerate(articles, 1):
         if not isinstance(a, Article):
             raise InputError(f"item {n} of the batch is a {type(a).__name__}, not an Article")
@@ -74,6 +78,9 @@ def validate(articles: Sequence[Article]) -> None:
         for name in ("id", "title", "text", "date", "source", "url"):
             if "\x00" in (getattr(a, name) or ""):
                 raise InputError(f"{where}: {name} contains a NUL character")
+        date = normalize_date(a.date, where)
+        out.append(a if date == a.date else dataclasses.replace(a, date=date))
+    return out
 
 
 @dataclass
@@ -218,7 +225,7 @@ class Index:
 
     def pending(self, articles: Sequence[Article]) -> tuple[list[Article], set[str]]:
         """Articles that are new or changed, and the ids among them that replace a stored version."""
-        validate(articles)
+        articles = validate(articles)
         check_unique(articles)
         stored = self.store.hashes(a.id for a in articles)
         todo = [a for a in articles if stored.get(a.id) != content_hash(a)]

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from ..errors import InputError
 from ..types import Article
+from ..validate import normalize_date
 from .cleaning import clean_text, derive_title, looks_like_title, repair_unicode
 
 TEXT_SUFFIXES = {".txt", ".md", ".text", ".markdown"}
@@ -18,21 +19,6 @@ JSONL_SUFFIXES = {".jsonl", ".ndjson"}
 SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES | JSONL_SUFFIXES
 MAX_FILE_BYTES = 200 * 1024 * 1024
 log = logging.getLogger(__name__)
-
-
-def normalize_date(value: object, where: str) -> str | None:
-    """ISO `YYYY-MM-DD`, so date filters compare as strings."""
-    if value in (None, ""):
-        return None
-    from datetime import datetime
-
-    from dateutil import parser
-
-    try:  # a missing month or day is the first, not today's: "2019-12" is 2019-12-01 whenever it is read
-        default = datetime(datetime.now().year, 1, 1)
-        return parser.parse(str(value), fuzzy=False, default=default).date().isoformat()
-    except (ValueError, OverflowError, TypeError) as exc:
-        raise InputError(f"{where}: invalid date {str(value)[:40]!r} (use ISO format, e.g. 2019-12-26)") from exc
 
 
 def make_article(id: object, title: object, text: object, where: str, date: object = None,
