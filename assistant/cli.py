@@ -11,6 +11,8 @@ from collections.abc import Sequence
 from .encoders import DEFAULT as DEFAULT_ENCODER
 from .encoders import NAMES as ENCODERS
 from .errors import AssistantError
+from .ingest.loaders import MAX_ARTICLE_CHARS
+from .ingest.walk import SUFFIXES
 from .search import MODES
 
 log = logging.getLogger("assistant.cli")
@@ -37,16 +39,27 @@ def _print_answer(ans, as_json: bool) -> None:
 
 
 def cmd_index(a, args) -> int:
-    from .ingest.loaders import load_paths
+    from .ingest.loaders import load_report
 
-    articles, errors = load_paths(args.paths or ["seeds"])
-    for err in errors:
+    paths = args.paths or ["seeds"]
+    loaded = load_report(paths, max_chars=args.max_article_chars)
+    for err in loaded.errors:
         print(f"error: {err}", file=sys.stderr)
-    result = a.add(articles, progress=not args.quiet)
+    for warning in loaded.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    skipped = loaded.found.summary()
+    if skipped:
+        print(f"note: skipped {skipped}", file=sys.stderr)
+    if not loaded.articles:
+        print(f"error: nothing to index in {', '.join(map(str, paths))}: "
+              f"{'no file could be read' if loaded.errors else 'no article files found'} "
+              f"(articles are {', '.join(sorted(SUFFIXES))})", file=sys.stderr)
+        return 2
+    result = a.add(loaded.articles, progress=not args.quiet)
     counts = a.stats()
     print(f"indexed {result.added} new, {result.updated} changed, {result.unchanged} unchanged articles "
           f"({result.chunks} chunks); index holds {counts['articles']} articles, {counts['chunks']} chunks")
-    return 1 if errors else 0
+    return 1 if loaded.errors else 0
 
 
 def cmd_search(a, args) -> int:
@@ -142,6 +155,8 @@ def parser() -> argparse.ArgumentParser:
                    help=f"encoder for a new index (default {DEFAULT_ENCODER}; an existing index keeps its own)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--rebuild", action="store_true", help="discard the existing index and build it anew")
+    p.add_argument("--max-article-chars", type=int, default=MAX_ARTICLE_CHARS, metavar="N",
+                   help=f"refuse longer articles (default {MAX_ARTICLE_CHARS:,}; the others are indexed)")
     writer(p)
     p = add("search", cmd_search, "show the passages that best match a query")
     p.add_argument("query")
