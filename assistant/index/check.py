@@ -5,51 +5,53 @@ import logging
 import os
 
 from ..errors import AssistantError
-from . import files
+from . import consistency, files
 from . import manifest as mf
-from .index import Index
+from .index import Index, Snapshot, rebuild_hint
 
 log = logging.getLogger(__name__)
 
 
 def check(index: Index) -> list[str]:
-    problems: list[str] = []
+    """Every problem found, each followed by its fix."""
     try:
         snap = index.refresh()
     except AssistantError as exc:
         return [str(exc)]
+    problems = [f"{p}; fix: {rebuild_hint(index.path)}" for p in _problems(index, snap)]
+    log.info("checked %s: %d problem(s)", index.path, len(problems),
+             extra={"event": "check", "index": str(index.path), "problems": len(problems),
+                    "generation": snap.generation})
+    return problems
+
+
+def _problems(index: Index, snap: Snapshot) -> list[str]:
+    problems = consistency.cheap(index)
     integrity = [r[0] for r in index.store.query("PRAGMA quick_check")]
     if integrity != ["ok"]:
         problems.append(f"SQLite integrity check failed: {'; '.join(map(str, integrity[:5]))}")
-    counts = index.store.counts()
-    if len(snap.vectors) != counts["chunks"]:
-        problems.append(f"FAISS holds {len(snap.vectors)} vectors but SQLite {counts['chunks']} chunks")
     if snap.vectors.index.ntotal != len(snap.vectors.ids):
         problems.append("FAISS index and its id list differ in length")
     db_ids = {r[0] for r in index.store.query("SELECT id FROM chunks")}
     if set(snap.vectors.ids.tolist()) != db_ids:
-        problems.append("FAISS ids do not match chunk ids")
-    if len(snap.lexical.ids) != counts["chunks"] or set(snap.lexical.ids.tolist()) != db_ids:
+        problems.append("FAISS ids do not match chunk ids (chunk rows deleted or added by hand?)")
+    if set(snap.lexical.ids.tolist()) != db_ids:
         problems.append("BM25 rows do not match chunk ids")
     lex = snap.lexical
     if lex.updatable and (len(lex.offsets) != len(lex.ids) + 1 or int(lex.offsets[-1]) != len(lex.tokens)):
         problems.append("BM25 token ids do not match its rows")
-    stored = mf.read_stored(index.store)
+    try:
+        stored = mf.read_stored(index.store)
+    except ValueError:
+        stored = None  # reported by consistency.cheap
     if snap.generation and not stored:
         problems.append("manifest missing from the database")
-    elif stored:
-        for key in ("articles", "chunks"):
-            if stored.get(key) != counts[key]:
-                problems.append(f"manifest says {stored.get(key)} {key}, the database holds {counts[key]}")
-        if stored.get("generation") != snap.generation:
-            problems.append(f"manifest generation {stored.get('generation')} != published {snap.generation}")
+    elif stored and stored.get("generation") != snap.generation:
+        problems.append(f"manifest generation {stored.get('generation')} != published {snap.generation}")
     bad = index.store.query("SELECT c.id FROM chunks c JOIN articles a ON a.id = c.article_id "
                             "WHERE substr(a.text, c.start + 1, c.end - c.start) != c.text")
     if bad:
-        problems.append(f"{len(bad)} chunk(s) whose offsets do not match their article text")
-    log.info("checked %s: %d problem(s)", index.path, len(problems),
-             extra={"event": "check", "index": str(index.path), "problems": len(problems),
-                    "generation": snap.generation, **counts})
+        problems.append(f"{len(bad)} chunk(s) whose offsets do not match their article text (text edited by hand?)")
     return problems
 
 

@@ -42,7 +42,7 @@ from ..ingest.prepare import (
 )
 from ..types import Article
 from ..validate import normalize_date
-from . import files
+from . import consistency, files
 from . import manifest as mf
 from .files import DB_NAME
 from .lexical import Lexical
@@ -51,6 +51,10 @@ from .store import Store
 from .vectors import Vectors
 
 log = logging.getLogger(__name__)
+
+
+def rebuild_hint(path: Path) -> str:
+    return f"rebuild it: assistant index --rebuild --index {path} PATH ..."
 
 
 def exists(path: str | os.PathLike) -> bool:
@@ -171,7 +175,12 @@ class Index:
 
     # ---- reading -------------------------------------------------------------------------------
     def generation_on_disk(self) -> int:
-        return int(self.store.meta("generation") or "0")
+        raw = self.store.meta("generation") or "0"
+        try:
+            return int(raw)
+        except ValueError:
+            raise IndexDamagedError(f"{self.path}: the database names generation {raw[:40]!r}, not a number (edited "
+                                    f"by hand?); {rebuild_hint(self.path)}") from None
 
     def _load(self) -> Snapshot:
         error: Exception | None = None
@@ -218,6 +227,10 @@ class Index:
             self._lock = acquire_write_lock(self.path, self.lock_timeout)
             try:
                 self.refresh()
+                problems = consistency.cheap(self)
+                if problems:
+                    raise IndexDamagedError(f"{self.path} is inconsistent ({'; '.join(problems)}), so nothing was "
+                                            f"written (it would carry the damage forward); {rebuild_hint(self.path)}")
                 yield
             finally:
                 self._lock.release()
