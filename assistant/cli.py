@@ -115,11 +115,13 @@ def cmd_stats(a, args) -> int:
 
 def cmd_check(args) -> int:
     """Exit 0 when the index is sound, 1 when it is not (including: missing, unopenable, damaged)."""
-    from .index.check import check_path
+    from .index.check import report
 
-    problems, leftovers = check_path(args.index)
+    problems, leftovers, notes = report(args.index)
     for p in problems:
         print(f"problem: {p}", file=sys.stderr)
+    for note in notes:
+        print(f"note: {note}", file=sys.stderr)
     if leftovers and not problems:
         print(f"note: {len(leftovers)} file(s) left by an interrupted write ({', '.join(leftovers[:4])}); "
               "readers ignore them and the next write removes them", file=sys.stderr)

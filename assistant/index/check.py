@@ -5,7 +5,7 @@ import logging
 import os
 
 from ..errors import AssistantError
-from . import consistency, files
+from . import checksums, consistency, files
 from . import manifest as mf
 from .index import Index, Snapshot, rebuild_hint
 
@@ -27,6 +27,9 @@ def check(index: Index) -> list[str]:
 
 def _problems(index: Index, snap: Snapshot) -> list[str]:
     problems = consistency.cheap(index)
+    recorded = _recorded(index, snap)
+    if recorded:
+        problems += [f"generation {snap.generation}: {p}" for p in checksums.verify(index.path, recorded, full=True)]
     integrity = [r[0] for r in index.store.query("PRAGMA quick_check")]
     if integrity != ["ok"]:
         problems.append(f"SQLite integrity check failed: {'; '.join(map(str, integrity[:5]))}")
@@ -60,13 +63,36 @@ def leftovers(index: Index) -> list[str]:
     return [p.name for p in files.stale(index.path, index.generation_on_disk())]
 
 
-def check_path(path: str | os.PathLike, encoder: str | None = None) -> tuple[list[str], list[str]]:
-    """(problems, leftover files) of the index at `path`; an index that cannot be opened is a problem too."""
+def _recorded(index: Index, snap: Snapshot) -> dict | None:
+    try:
+        stored = mf.read_stored(index.store) or {}
+    except ValueError:
+        return None
+    return stored.get("files") if stored.get("generation") == snap.generation else None
+
+
+def unverified(index: Index) -> bool:
+    """A published generation without stored checksums (written by an older version): its files cannot be verified."""
+    snap = index.snapshot
+    return bool(snap.generation) and _recorded(index, snap) is None
+
+
+def report(path: str | os.PathLike, encoder: str | None = None) -> tuple[list[str], list[str], list[str]]:
+    """(problems, leftover files, notes) of the index at `path`; an index that cannot be opened is a problem too."""
     try:
         index = Index(path, encoder=encoder, create=False)
     except AssistantError as exc:
-        return [str(exc)], []
+        return [str(exc)], [], []
     try:
-        return check(index), leftovers(index)
+        problems, left = check(index), leftovers(index)
+        notes = ["this index was written before file checksums were stored, so its FAISS and BM25 files cannot be "
+                 "verified (the next add or remove stores them)"] if unverified(index) else []
+        return problems, left, notes
     finally:
         index.close()
+
+
+def check_path(path: str | os.PathLike, encoder: str | None = None) -> tuple[list[str], list[str]]:
+    """(problems, leftover files) of the index at `path`; an index that cannot be opened is a problem too."""
+    problems, left, _ = report(path, encoder)
+    return problems, left

@@ -42,7 +42,7 @@ from ..ingest.prepare import (
 )
 from ..types import Article
 from ..validate import normalize_date
-from . import consistency, files
+from . import checksums, consistency, files
 from . import manifest as mf
 from .files import DB_NAME
 from .lexical import Lexical
@@ -190,7 +190,12 @@ class Index:
                 return Snapshot(0, Vectors(self.dim), Lexical.build([], []))
             vec_path, bm25_path = files.vectors_file(self.path, gen), files.bm25_folder(self.path, gen)
             try:
-                return Snapshot(gen, Vectors.load(vec_path, self.dim), Lexical.load(bm25_path))
+                self._verify_files(gen)
+                return Snapshot(gen, self._vectors(vec_path), Lexical.load(bm25_path))
+            except IndexDamagedError:
+                if self.generation_on_disk() != gen:
+                    continue
+                raise
             except Exception as exc:  # faiss raises RuntimeError, numpy ValueError/EOFError, bm25s OSError...
                 error = exc
                 if self.generation_on_disk() != gen:
@@ -199,6 +204,23 @@ class Index:
         raise IndexDamagedError(
             f"{self.path}: files of generation {gen} are missing or damaged ({type(error).__name__}: {error}); "
             f"rebuild the index: assistant index --rebuild --index {self.path} PATH ...") from error
+
+    def _verify_files(self, gen: int) -> None:
+        """Sizes and sampled hashes against the checksums committed with generation `gen` (none in older indexes)."""
+        stored = mf.read_stored(self.store) or {}
+        recorded = stored.get("files") if stored.get("generation") == gen else None
+        problems = checksums.verify(self.path, recorded, full=False) if recorded else []
+        if problems:
+            raise IndexDamagedError(f"{self.path}: files of generation {gen} are damaged ({'; '.join(problems[:3])}); "
+                                    f"{rebuild_hint(self.path)}")
+
+    def _vectors(self, path: Path) -> Vectors:
+        vectors = Vectors.load(path, self.dim)
+        bad = vectors.bad_norms()
+        if bad:
+            raise IndexDamagedError(f"{path} is damaged: {bad} of its {len(vectors)} vectors are not unit length "
+                                    f"(overwritten bytes?); {rebuild_hint(self.path)}")
+        return vectors
 
     def refresh(self) -> Snapshot:
         """Pick up a generation another process published (one thread loads it, the others wait).
@@ -296,6 +318,7 @@ class Index:
         lexical = self._lexical(old.lexical, prepared, new_ids, removed_chunks)
         lexical.save(bm25_path)
         fsync(*sorted(bm25_path.iterdir()), bm25_path, self.path)  # on disk before the commit names them
+        sums = checksums.record(self.path, gen)  # committed with the generation: `open` and `check` compare them
         snapshot = Snapshot(gen, vectors, lexical)
         counts = {"articles": self.store.counts()["articles"] - len(remove) + len(prepared.articles), "chunks": len(vectors)}
         with self._snapshot_lock:  # readers switch generations together with the database (see refresh)
@@ -303,7 +326,7 @@ class Index:
             self.store.commit(sorted(remove), list(zip(prepared.articles, prepared.hashes)),
                               list(zip(new_ids.tolist(), prepared.chunks, sentence_json(prepared), strict=True)),
                               {"generation": str(gen), "next_chunk_id": str(first + len(new_ids)),
-                               "manifest": self.manifest(counts, snapshot)}, expect_generation=old.generation)
+                               "manifest": {**self.manifest(counts, snapshot), "files": sums}}, expect_generation=old.generation)
             self.snapshot = snapshot
         # The generation is published. What follows is housekeeping: a crash or failure here leaves files that
         # the next write removes, so it is logged, never raised (the caller's data is committed).
@@ -339,7 +362,7 @@ class Index:
         try:
             self._clean(keep=self.snapshot.generation)
             stored = mf.read_stored(self.store)
-            if stored and mf.read(self.path / files.MANIFEST) != stored:
+            if stored and mf.read(self.path / files.MANIFEST) != mf.readable(stored):
                 mf.write(self.path / files.MANIFEST, stored)
         except (OSError, ValueError) as exc:
             log.warning("could not tidy %s: %s", self.path, exc)
