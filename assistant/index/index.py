@@ -29,6 +29,7 @@ from ..errors import (
     IndexDamagedError,
     IndexMismatchError,
     IndexMissingError,
+    IndexReadOnlyError,
     InputError,
     WriteConflictError,
 )
@@ -55,6 +56,12 @@ log = logging.getLogger(__name__)
 
 def rebuild_hint(path: Path) -> str:
     return f"rebuild it: assistant index --rebuild --index {path} PATH ..."
+
+
+def writable(path: Path) -> bool:
+    """Whether this process may write the index folder and its database (a read-only mount or permissions: no)."""
+    db = path / DB_NAME
+    return os.access(path, os.W_OK) and (not db.exists() or os.access(db, os.W_OK))
 
 
 def exists(path: str | os.PathLike) -> bool:
@@ -109,7 +116,12 @@ class Index:
     @cached_property
     def encoder(self) -> Encoder:
         """Loaded on first use, so `stats` and `check` never pay for torch."""
-        return load_encoder(self._encoder or self.backend, cache_dir=self.path / "models")
+        try:
+            return load_encoder(self._encoder or self.backend, cache_dir=self.path / "models")
+        except OSError:
+            if not self.read_only:
+                raise
+            return load_encoder(self._encoder or self.backend)  # no model file in a read-only folder: shared cache
 
     def __init__(self, path: str | os.PathLike, encoder: str | Encoder | None = None,
                  chunking: ChunkSettings | None = None, lock_timeout: float | None = None, create: bool = True):
@@ -130,7 +142,8 @@ class Index:
         store = None
         try:
             try:
-                self.store = store = Store(self.path / DB_NAME)
+                self.read_only = exists(self.path) and not writable(self.path)
+                self.store = store = Store(self.path / DB_NAME, read_only=self.read_only)
                 stored = mf.read_stored(self.store)
             except (sqlite3.DatabaseError, ValueError) as exc:
                 raise IndexDamagedError(f"{self.path / DB_NAME} is not a readable index database ({exc}); "
@@ -245,6 +258,10 @@ class Index:
     @contextmanager
     def _writing(self) -> Iterator[None]:
         """One writer at a time, in this process and across processes, on the latest published generation."""
+        if self.read_only:
+            raise IndexReadOnlyError(
+                f"the index at {self.path} is read-only (the folder or its database cannot be written), so it can be "
+                "searched but not changed; to add or remove articles, make it writable or copy it to a writable folder")
         with self._write_lock:
             self._lock = acquire_write_lock(self.path, self.lock_timeout)
             try:
@@ -387,6 +404,9 @@ def discard(path: str | os.PathLike, lock_timeout: float | None = None) -> None:
     folder = Path(path)
     if not folder.exists():
         return
+    if not writable(folder):
+        raise IndexReadOnlyError(f"the index at {folder} is read-only, so it cannot be rebuilt; make it writable or "
+                                 "build the new index in another folder (--index DIR)")
     lock = acquire_write_lock(folder, lock_timeout_default() if lock_timeout is None else lock_timeout)
     try:
         emptied = False
