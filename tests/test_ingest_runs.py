@@ -65,8 +65,9 @@ def test_a_true_duplicate_is_skipped_with_a_warning_naming_both_sources(tmp_path
     loaded = load_report([tmp_path])
     assert [(a.id, a.text) for a in loaded.articles] == [("x", "First."), ("y", "Other.")]
     assert loaded.errors == [] and len(loaded.warnings) == 2
-    assert f"{f} (article 3, id 'x'): duplicate id 'x' (already read from {f} (article 1" in loaded.warnings[0]
-    assert f"{tmp_path / 'x.txt'}: duplicate id 'x'" in loaded.warnings[1] and "give one of them another id" in loaded.warnings[1]
+    assert f"{f}:3: duplicate id 'x' (already read from {f}:1); skipped this one" in loaded.warnings[0]
+    assert f"{tmp_path / 'x.txt'}: duplicate id 'x' (already read from {f}:1)" in loaded.warnings[1]
+    assert "give one of them another id" in loaded.warnings[1]
 
 
 def test_a_nul_in_one_jsonl_id_is_an_error_for_that_line_only(tmp_path):

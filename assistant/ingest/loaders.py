@@ -38,13 +38,14 @@ def load_report(paths: Iterable[str | os.PathLike], max_chars: int | None = None
     out = Loaded(found=find(paths))
     sources: dict[str, str] = {}
     for path, art_id in out.found.files:
+        origins: list[str] = []
         try:
-            articles = load_file(path, id=art_id, errors=out.errors)
+            articles = load_file(path, id=art_id, errors=out.errors, origins=origins)
         except InputError as exc:
             out.errors.append(str(exc))
             continue
-        for n, article in enumerate(articles, 1):
-            where = str(path) if len(articles) == 1 else f"{path} (article {n}, id {article.id!r})"
+        for n, article in enumerate(articles):
+            where = origins[n] if len(origins) == len(articles) else str(path)
             if len(article.text) > limit:
                 out.errors.append(f"{where}: the article is {len(article.text):,} characters long, over the limit "
                                   f"of {limit:,}; split it, or raise the limit with --max-article-chars")
@@ -117,14 +118,18 @@ def load_html(path: Path, data: str, id: str | None = None) -> list[Article]:
     return [make_article(id or path.stem, title, text, str(path), date=date)]
 
 
-def load_jsonl(path: Path, data: str, errors: list[str] | None = None) -> list[Article]:
-    """The file's articles; a bad row raises, or with `errors` is reported there (with its line) and skipped."""
+def load_jsonl(path: Path, data: str, errors: list[str] | None = None,
+               origins: list[str] | None = None) -> list[Article]:
+    """The file's articles; a bad row raises, or with `errors` is reported there (with its line) and skipped.
+    `origins` receives `FILE:LINE` of each article loaded."""
     articles = []
     for no, line in enumerate(data.split("\n"), 1):
         if not line.strip():
             continue
         try:
             articles.append(_row(line, f"{path}:{no}"))
+            if origins is not None:
+                origins.append(f"{path}:{no}")
         except InputError as exc:
             if errors is None:
                 raise
@@ -145,9 +150,10 @@ def _row(line: str, where: str) -> Article:
 
 
 def load_file(path: str | Path, name: str | None = None, id: str | None = None,
-              errors: list[str] | None = None) -> list[Article]:
+              errors: list[str] | None = None, origins: list[str] | None = None) -> list[Article]:
     """Articles of one file; `name` overrides the name used for type and id (uploads), `id` the id of a text or
-    HTML file's article; with `errors`, bad JSONL rows are reported there and the others loaded."""
+    HTML file's article; with `errors`, bad JSONL rows are reported there and the others loaded (`origins`: the
+    `FILE:LINE` of each JSONL article)."""
     path = Path(path)
     shown = Path(name) if name else path
     suffix = shown.suffix.lower()
@@ -162,7 +168,7 @@ def load_file(path: str | Path, name: str | None = None, id: str | None = None,
     if not data.strip():
         raise InputError(f"{shown}: the file is empty")
     if suffix in JSONL_SUFFIXES:
-        return load_jsonl(shown, data, errors)
+        return load_jsonl(shown, data, errors, origins)
     if suffix in HTML_SUFFIXES:
         return load_html(shown, data, id)
     return load_text(shown, data, id)
