@@ -26,7 +26,7 @@ def check(index: Index) -> list[str]:
 
 
 def _problems(index: Index, snap: Snapshot) -> list[str]:
-    problems = consistency.cheap(index)
+    problems = consistency.cheap(index.store, len(snap.vectors), len(snap.lexical.ids))
     recorded = _recorded(index, snap)
     if recorded:
         problems += [f"generation {snap.generation}: {p}" for p in checksums.verify(index.path, recorded, full=True)]

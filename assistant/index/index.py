@@ -266,7 +266,7 @@ class Index:
             self._lock = acquire_write_lock(self.path, self.lock_timeout)
             try:
                 self.refresh()
-                problems = consistency.cheap(self)
+                problems = consistency.cheap(self.store, len(self.snapshot.vectors), len(self.snapshot.lexical.ids))
                 if problems:
                     raise IndexDamagedError(f"{self.path} is inconsistent ({'; '.join(problems)}), so nothing was "
                                             f"written (it would carry the damage forward); {rebuild_hint(self.path)}")
