@@ -73,3 +73,10 @@ def test_an_unwritable_folder_opens_read_only(built_index, tmp_path, monkeypatch
         assert a.article(SEED_ID) is not None
     finally:
         a.close()
+
+
+def test_no_index_in_a_read_only_folder_is_said_plainly(tmp_path, monkeypatch):
+    real = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode, *a, **k: False if mode & os.W_OK else real(p, mode, *a, **k))
+    with pytest.raises(IndexReadOnlyError, match=rf"cannot create an index in {tmp_path}: the folder is read-only"):
+        Assistant.open(tmp_path)

@@ -139,6 +139,9 @@ class Index:
             self.path.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise AssistantError(f"cannot create the index folder {self.path} ({exc.strerror})") from exc
+        if self.path.is_dir() and not exists(self.path) and not writable(self.path):
+            raise IndexReadOnlyError(f"cannot create an index in {self.path}: the folder is read-only; "
+                                     "choose a writable folder with --index DIR")
         store = None
         try:
             try:
