@@ -1,6 +1,7 @@
 """The facade users import: open an index, add articles, search, ask."""
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -10,12 +11,14 @@ from .encoders import Encoder
 from .errors import InputError
 from .index import AddResult, Index
 from .ingest.chunking import ChunkSettings
-from .ingest.loaders import load_paths
+from .ingest.loaders import load_report
 from .reader import shipped
 from .search import Weights, check_query, search
 from .search.rerank import DEPTH as RERANK_DEPTH
 from .search.rerank import rerank as rerank_passages
 from .types import Answer, Article, Passage
+
+log = logging.getLogger(__name__)
 
 
 class Assistant:
@@ -56,12 +59,21 @@ class Assistant:
     def add(self, articles: Iterable[Article], progress: bool = False) -> AddResult:
         return self.index.add(list(articles), progress=progress)
 
-    def add_path(self, *paths: str | os.PathLike, strict: bool = True, progress: bool = False) -> AddResult:
-        """Load files or folders and add their articles; with `strict`, one bad file stops everything."""
-        articles, errors = load_paths(paths)
-        if errors and strict:
-            raise InputError("; ".join(errors))
-        return self.add(articles, progress=progress)
+    def add_path(self, *paths: str | os.PathLike, strict: bool = True, progress: bool = False,
+                 max_article_chars: int | None = None) -> AddResult:
+        """Load files or folders and add their articles; with `strict`, one bad file stops everything.
+
+        Duplicate ids and long articles are logged as warnings; nothing readable at all is an `InputError`."""
+        loaded = load_report(paths, max_article_chars)
+        if loaded.errors and strict:
+            raise InputError("; ".join(loaded.errors))
+        for warning in loaded.warnings:
+            log.warning("%s", warning)
+        if not loaded.articles:
+            skipped = loaded.found.summary()
+            raise InputError(f"nothing to index in {', '.join(map(str, paths))}"
+                             + (f": skipped {skipped}" if skipped else ": no article files found"))
+        return self.add(loaded.articles, progress=progress)
 
     def remove(self, article_id: str) -> bool:
         return self.index.remove([article_id]) > 0
@@ -77,7 +89,7 @@ class Assistant:
 
     def ask(self, question: str, history: Sequence[Mapping[str, str]] | None = None,
             filters: Mapping[str, object] | None = None) -> Answer:
-        return answer(question, history or [], filters, lambda q, k, f: self.search(q, k=k, filters=f),
+        return answer(question, history, filters, lambda q, k, f: self.search(q, k=k, filters=f),
                       self.generator, self.context)
 
     def article(self, article_id: str) -> Article | None:

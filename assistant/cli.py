@@ -4,12 +4,15 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
 from .encoders import DEFAULT as DEFAULT_ENCODER
 from .encoders import NAMES as ENCODERS
 from .errors import AssistantError
+from .ingest.loaders import MAX_ARTICLE_CHARS
+from .ingest.walk import SUFFIXES
 from .search import MODES
 
 log = logging.getLogger("assistant.cli")
@@ -38,16 +41,27 @@ def _print_answer(ans, as_json: bool) -> None:
 
 
 def cmd_index(a, args) -> int:
-    from .ingest.loaders import load_paths
+    from .ingest.loaders import load_report
 
-    articles, errors = load_paths(args.paths or ["seeds"])
-    for err in errors:
+    paths = args.paths or ["seeds"]
+    loaded = load_report(paths, max_chars=args.max_article_chars)
+    for err in loaded.errors:
         print(f"error: {err}", file=sys.stderr)
-    result = a.add(articles, progress=not args.quiet)
+    for warning in loaded.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    skipped = loaded.found.summary()
+    if skipped:
+        print(f"note: skipped {skipped}", file=sys.stderr)
+    if not loaded.articles:
+        print(f"error: nothing to index in {', '.join(map(str, paths))}: "
+              f"{'no file could be read' if loaded.errors else 'no article files found'} "
+              f"(articles are {', '.join(sorted(SUFFIXES))})", file=sys.stderr)
+        return 2
+    result = a.add(loaded.articles, progress=not args.quiet)
     counts = a.stats()
     print(f"indexed {result.added} new, {result.updated} changed, {result.unchanged} unchanged articles "
           f"({result.chunks} chunks); index holds {counts['articles']} articles, {counts['chunks']} chunks")
-    return 1 if errors else 0
+    return 1 if loaded.errors else 0
 
 
 def cmd_search(a, args) -> int:
@@ -105,16 +119,18 @@ def cmd_stats(a, args) -> int:
 
 def cmd_check(args) -> int:
     """Exit 0 when the index and the reader model are sound, 1 when not (including: missing, unopenable, damaged)."""
-    from .index.check import check_path
+    from .index.check import report
     from .reader import Reader
 
-    problems, leftovers = check_path(args.index)
+    problems, leftovers, notes = report(args.index)
     try:
         Reader.load()  # verifies the shipped reader against its SHA-256
     except AssistantError as exc:
         problems.append(f"reader: {exc}")
     for p in problems:
         print(f"problem: {p}", file=sys.stderr)
+    for note in notes:
+        print(f"note: {note}", file=sys.stderr)
     if leftovers and not problems:
         print(f"note: {len(leftovers)} file(s) left by an interrupted write ({', '.join(leftovers[:4])}); "
               "readers ignore them and the next write removes them", file=sys.stderr)
@@ -154,6 +170,8 @@ def parser() -> argparse.ArgumentParser:
                    help=f"encoder for a new index (default {DEFAULT_ENCODER}; an existing index keeps its own)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--rebuild", action="store_true", help="discard the existing index and build it anew")
+    p.add_argument("--max-article-chars", type=int, default=MAX_ARTICLE_CHARS, metavar="N",
+                   help=f"refuse longer articles (default {MAX_ARTICLE_CHARS:,}; the others are indexed)")
     writer(p)
     p = add("search", cmd_search, "show the passages that best match a query")
     p.add_argument("query")
@@ -191,6 +209,17 @@ def logging_options(p: argparse.ArgumentParser, top: bool) -> None:
                    help="log one JSON object per line on stderr (or set ASSISTANT_LOG=json)")
 
 
+def closed_stdout() -> int:
+    """Point stdout at /dev/null (so the interpreter's final flush cannot fail again) and exit 141 = 128 + SIGPIPE."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):  # stdout is not a real file (tests): nothing to redirect
+        pass
+    return 141
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     from . import logs
 
@@ -208,14 +237,19 @@ def main(argv: Sequence[str] | None = None) -> int:
             assistant = Assistant.open(args.index, encoder=getattr(args, "encoder", None),
                                        create=args.command in CREATES_INDEX,
                                        lock_timeout=getattr(args, "lock_timeout", None))
-            return args.func(assistant, args)
-        return args.func(args)
+            code = args.func(assistant, args)
+        else:
+            code = args.func(args)
+        sys.stdout.flush()  # inside the try: a reader that left is seen here, not in the interpreter's exit flush
+        return code
     except AssistantError as exc:
         log.debug("%s failed", args.command, exc_info=True)
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `assistant search ... | head -1`: the reader left; exit quietly as Unix tools do
+        return closed_stdout()
     except Exception as exc:  # a bug: say so in one line, with the traceback in the log
         log.critical("unexpected %s: %s", type(exc).__name__, exc, exc_info=True)
         print(f"error: unexpected {type(exc).__name__}: {exc} (a bug; please report it with the log above)",

@@ -31,3 +31,7 @@ class IndexMissingError(AssistantError):
 
 class IndexDamagedError(IndexMismatchError):
     """Index files are missing, truncated or unreadable (an `IndexMismatchError` for older callers)."""
+
+
+class IndexReadOnlyError(AssistantError):
+    """The index folder cannot be written (a read-only mount or permissions): it can be searched, not changed."""

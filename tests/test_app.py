@@ -87,6 +87,14 @@ def test_bad_input_is_a_friendly_error_not_a_traceback(client, question, history
     assert "Traceback" not in str(info.value)
 
 
+@pytest.mark.parametrize("filters, message", [("source=AFP", "filters must be a dict"),
+                                              ({"article_id": 5}, "filter article_id must be a string")])
+def test_bad_filters_through_the_api_say_what_was_expected(client, filters, message):
+    with pytest.raises(Exception) as info:
+        client.predict(CARD_QUESTION, [], filters, api_name="/ask")
+    assert message in str(info.value) and "upstream Gradio app has raised" not in str(info.value)
+
+
 def test_concurrent_requests_are_all_answered(client):
     questions = [CARD_QUESTION, "Who gave Haftar his drones?", OFF_TOPIC]
     with ThreadPoolExecutor(len(questions)) as pool:

@@ -191,7 +191,7 @@ def test_folder_loading(tmp_path):
     write(tmp_path / ".secret.txt", "Hidden\n\nSkipped too.")
     arts, errors = load_paths([tmp_path])
     assert errors == []
-    assert [a.id for a in arts] == ["a", "b", "c", "d1", "d2"]
+    assert [a.id for a in arts] == ["a", "b", "sub/c", "d1", "d2"]  # a file in a subfolder: its relative path
 
 
 def test_load_paths_keeps_good_files_and_reports_bad_ones(tmp_path):
@@ -201,7 +201,7 @@ def test_load_paths_keeps_good_files_and_reports_bad_ones(tmp_path):
     write(tmp_path / "bad.jsonl", json.dumps({"id": "ok", "text": "fine"}) + "\n{broken\n")
     (tmp_path / "latin.txt").write_bytes("Caf\xe9 story".encode("latin-1"))
     arts, errors = load_paths([tmp_path])
-    assert [a.id for a in arts] == ["good"]
+    assert [a.id for a in arts] == ["ok", "good"]  # a bad JSONL row is an error; the file's other rows load
     assert len(errors) == 4
     joined = "\n".join(errors)
     for name in ["empty.txt", "binary.txt", "bad.jsonl:2", "latin.txt"]:

@@ -5,6 +5,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 from ..search import MAX_QUERY_CHARS, check_query
 from ..types import Answer, Passage
+from ..validate import check_history
 from .base import Context, Generator, refusal
 from .conversation import condense
 
@@ -13,10 +14,11 @@ DEFAULT_PASSAGES = 6
 Search = Callable[[str, int, "Mapping[str, object] | None"], list[Passage]]
 
 
-def answer(question: str, history: Sequence[Mapping[str, str]], filters: Mapping[str, object] | None,
+def answer(question: str, history: Sequence[Mapping[str, str]] | None, filters: Mapping[str, object] | None,
            search: Search, generator: Generator, context: Context) -> Answer:
     """The answer to `question` in the conversation `history`; `search(query, k, filters)` finds the passages."""
     question = check_query(question)
+    history = check_history(history)
     standalone = condense(question, history)
     if len(standalone) > MAX_QUERY_CHARS:  # the context words would push a valid question over the limit
         standalone = question

@@ -6,6 +6,7 @@ crashed writer left behind (other generations, `*.tmp`) are ignored by readers a
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import shutil
@@ -28,6 +29,7 @@ from ..errors import (
     IndexDamagedError,
     IndexMismatchError,
     IndexMissingError,
+    IndexReadOnlyError,
     InputError,
     WriteConflictError,
 )
@@ -40,7 +42,8 @@ from ..ingest.prepare import (
     sentence_json,
 )
 from ..types import Article
-from . import files
+from ..validate import normalize_date
+from . import checksums, consistency, files
 from . import manifest as mf
 from .files import DB_NAME
 from .lexical import Lexical
@@ -51,13 +54,25 @@ from .vectors import Vectors
 log = logging.getLogger(__name__)
 
 
+def rebuild_hint(path: Path) -> str:
+    return f"rebuild it: assistant index --rebuild --index {path} PATH ..."
+
+
+def writable(path: Path) -> bool:
+    """Whether this process may write the index folder and its database (a read-only mount or permissions: no)."""
+    db = path / DB_NAME
+    return os.access(path, os.W_OK) and (not db.exists() or os.access(db, os.W_OK))
+
+
 def exists(path: str | os.PathLike) -> bool:
     """Whether `path` holds an index (possibly an empty one)."""
     return (Path(path) / DB_NAME).is_file()
 
 
-def validate(articles: Sequence[Article]) -> None:
-    """Refuse malformed `Article`s before anything is written (the loaders already produce valid ones)."""
+def validate(articles: Sequence[Article]) -> list[Article]:
+    """Refuse malformed `Article`s before anything is written (the loaders already produce valid ones); dates are
+    normalised to ISO by the loaders' own function, so `date="yesterday"` is refused, not stored."""
+    out = []
     for n, a in enumerate(articles, 1):
         if not isinstance(a, Article):
             raise InputError(f"item {n} of the batch is a {type(a).__name__}, not an Article")
@@ -74,6 +89,9 @@ def validate(articles: Sequence[Article]) -> None:
         for name in ("id", "title", "text", "date", "source", "url"):
             if "\x00" in (getattr(a, name) or ""):
                 raise InputError(f"{where}: {name} contains a NUL character")
+        date = normalize_date(a.date, where)
+        out.append(a if date == a.date else dataclasses.replace(a, date=date))
+    return out
 
 
 @dataclass
@@ -98,7 +116,12 @@ class Index:
     @cached_property
     def encoder(self) -> Encoder:
         """Loaded on first use, so `stats` and `check` never pay for torch."""
-        return load_encoder(self._encoder or self.backend, cache_dir=self.path / "models")
+        try:
+            return load_encoder(self._encoder or self.backend, cache_dir=self.path / "models")
+        except OSError:
+            if not self.read_only:
+                raise
+            return load_encoder(self._encoder or self.backend)  # no model file in a read-only folder: shared cache
 
     def __init__(self, path: str | os.PathLike, encoder: str | Encoder | None = None,
                  chunking: ChunkSettings | None = None, lock_timeout: float | None = None, create: bool = True):
@@ -116,10 +139,14 @@ class Index:
             self.path.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise AssistantError(f"cannot create the index folder {self.path} ({exc.strerror})") from exc
+        if self.path.is_dir() and not exists(self.path) and not writable(self.path):
+            raise IndexReadOnlyError(f"cannot create an index in {self.path}: the folder is read-only; "
+                                     "choose a writable folder with --index DIR")
         store = None
         try:
             try:
-                self.store = store = Store(self.path / DB_NAME)
+                self.read_only = exists(self.path) and not writable(self.path)
+                self.store = store = Store(self.path / DB_NAME, read_only=self.read_only)
                 stored = mf.read_stored(self.store)
             except (sqlite3.DatabaseError, ValueError) as exc:
                 raise IndexDamagedError(f"{self.path / DB_NAME} is not a readable index database ({exc}); "
@@ -164,7 +191,12 @@ class Index:
 
     # ---- reading -------------------------------------------------------------------------------
     def generation_on_disk(self) -> int:
-        return int(self.store.meta("generation") or "0")
+        raw = self.store.meta("generation") or "0"
+        try:
+            return int(raw)
+        except ValueError:
+            raise IndexDamagedError(f"{self.path}: the database names generation {raw[:40]!r}, not a number (edited "
+                                    f"by hand?); {rebuild_hint(self.path)}") from None
 
     def _load(self) -> Snapshot:
         error: Exception | None = None
@@ -174,7 +206,12 @@ class Index:
                 return Snapshot(0, Vectors(self.dim), Lexical.build([], []))
             vec_path, bm25_path = files.vectors_file(self.path, gen), files.bm25_folder(self.path, gen)
             try:
-                return Snapshot(gen, Vectors.load(vec_path, self.dim), Lexical.load(bm25_path))
+                self._verify_files(gen)
+                return Snapshot(gen, self._vectors(vec_path), Lexical.load(bm25_path))
+            except IndexDamagedError:
+                if self.generation_on_disk() != gen:
+                    continue
+                raise
             except Exception as exc:  # faiss raises RuntimeError, numpy ValueError/EOFError, bm25s OSError...
                 error = exc
                 if self.generation_on_disk() != gen:
@@ -183,6 +220,23 @@ class Index:
         raise IndexDamagedError(
             f"{self.path}: files of generation {gen} are missing or damaged ({type(error).__name__}: {error}); "
             f"rebuild the index: assistant index --rebuild --index {self.path} PATH ...") from error
+
+    def _verify_files(self, gen: int) -> None:
+        """Sizes and sampled hashes against the checksums committed with generation `gen` (none in older indexes)."""
+        stored = mf.read_stored(self.store) or {}
+        recorded = stored.get("files") if stored.get("generation") == gen else None
+        problems = checksums.verify(self.path, recorded, full=False) if recorded else []
+        if problems:
+            raise IndexDamagedError(f"{self.path}: files of generation {gen} are damaged ({'; '.join(problems[:3])}); "
+                                    f"{rebuild_hint(self.path)}")
+
+    def _vectors(self, path: Path) -> Vectors:
+        vectors = Vectors.load(path, self.dim)
+        bad = vectors.bad_norms()
+        if bad:
+            raise IndexDamagedError(f"{path} is damaged: {bad} of its {len(vectors)} vectors are not unit length "
+                                    f"(overwritten bytes?); {rebuild_hint(self.path)}")
+        return vectors
 
     def refresh(self) -> Snapshot:
         """Pick up a generation another process published (one thread loads it, the others wait).
@@ -207,10 +261,18 @@ class Index:
     @contextmanager
     def _writing(self) -> Iterator[None]:
         """One writer at a time, in this process and across processes, on the latest published generation."""
+        if self.read_only:
+            raise IndexReadOnlyError(
+                f"the index at {self.path} is read-only (the folder or its database cannot be written), so it can be "
+                "searched but not changed; to add or remove articles, make it writable or copy it to a writable folder")
         with self._write_lock:
             self._lock = acquire_write_lock(self.path, self.lock_timeout)
             try:
                 self.refresh()
+                problems = consistency.cheap(self.store, len(self.snapshot.vectors), len(self.snapshot.lexical.ids))
+                if problems:
+                    raise IndexDamagedError(f"{self.path} is inconsistent ({'; '.join(problems)}), so nothing was "
+                                            f"written (it would carry the damage forward); {rebuild_hint(self.path)}")
                 yield
             finally:
                 self._lock.release()
@@ -218,7 +280,7 @@ class Index:
 
     def pending(self, articles: Sequence[Article]) -> tuple[list[Article], set[str]]:
         """Articles that are new or changed, and the ids among them that replace a stored version."""
-        validate(articles)
+        articles = validate(articles)
         check_unique(articles)
         stored = self.store.hashes(a.id for a in articles)
         todo = [a for a in articles if stored.get(a.id) != content_hash(a)]
@@ -276,6 +338,7 @@ class Index:
         lexical = self._lexical(old.lexical, prepared, new_ids, removed_chunks)
         lexical.save(bm25_path)
         fsync(*sorted(bm25_path.iterdir()), bm25_path, self.path)  # on disk before the commit names them
+        sums = checksums.record(self.path, gen)  # committed with the generation: `open` and `check` compare them
         snapshot = Snapshot(gen, vectors, lexical)
         counts = {"articles": self.store.counts()["articles"] - len(remove) + len(prepared.articles), "chunks": len(vectors)}
         with self._snapshot_lock:  # readers switch generations together with the database (see refresh)
@@ -283,7 +346,7 @@ class Index:
             self.store.commit(sorted(remove), list(zip(prepared.articles, prepared.hashes)),
                               list(zip(new_ids.tolist(), prepared.chunks, sentence_json(prepared), strict=True)),
                               {"generation": str(gen), "next_chunk_id": str(first + len(new_ids)),
-                               "manifest": self.manifest(counts, snapshot)}, expect_generation=old.generation)
+                               "manifest": {**self.manifest(counts, snapshot), "files": sums}}, expect_generation=old.generation)
             self.snapshot = snapshot
         # The generation is published. What follows is housekeeping: a crash or failure here leaves files that
         # the next write removes, so it is logged, never raised (the caller's data is committed).
@@ -319,7 +382,7 @@ class Index:
         try:
             self._clean(keep=self.snapshot.generation)
             stored = mf.read_stored(self.store)
-            if stored and mf.read(self.path / files.MANIFEST) != stored:
+            if stored and mf.read(self.path / files.MANIFEST) != mf.readable(stored):
                 mf.write(self.path / files.MANIFEST, stored)
         except (OSError, ValueError) as exc:
             log.warning("could not tidy %s: %s", self.path, exc)
@@ -344,6 +407,9 @@ def discard(path: str | os.PathLike, lock_timeout: float | None = None) -> None:
     folder = Path(path)
     if not folder.exists():
         return
+    if not writable(folder):
+        raise IndexReadOnlyError(f"the index at {folder} is read-only, so it cannot be rebuilt; make it writable or "
+                                 "build the new index in another folder (--index DIR)")
     lock = acquire_write_lock(folder, lock_timeout_default() if lock_timeout is None else lock_timeout)
     try:
         emptied = False

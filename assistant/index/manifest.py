@@ -26,8 +26,13 @@ def check_compatible(stored: dict, wanted: dict, path: Path) -> None:
             f"Open it without overriding them, or rebuild it: assistant index --rebuild --index {path} PATH ...")
 
 
+def readable(stored: dict) -> dict:
+    """The stored manifest as `manifest.json` shows it: without the file checksums (they live in the database)."""
+    return {k: v for k, v in stored.items() if k != "files"}
+
+
 def write(path: Path, manifest: dict) -> None:
-    write_atomic(path, lambda fh: fh.write(json.dumps(manifest, indent=2, sort_keys=True).encode()))
+    write_atomic(path, lambda fh: fh.write(json.dumps(readable(manifest), indent=2, sort_keys=True).encode()))
 
 
 def read(path: Path) -> dict | None:

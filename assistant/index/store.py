@@ -7,6 +7,7 @@ import threading
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import NamedTuple
+from urllib.parse import quote
 
 from ..errors import IndexLockedError, WriteConflictError
 from ..types import Article, Chunk
@@ -22,6 +23,21 @@ CREATE INDEX IF NOT EXISTS chunks_article ON chunks(article_id);
 CREATE INDEX IF NOT EXISTS articles_date ON articles(date);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
+
+
+def _connect_read_only(path: Path) -> sqlite3.Connection:
+    """`mode=ro`; where even the -wal/-shm files cannot be created (a read-only folder), `immutable=1`."""
+    uri = f"file:{quote(str(path.resolve()))}"
+    for options in ("mode=ro", "mode=ro&immutable=1"):
+        conn = sqlite3.connect(f"{uri}?{options}", uri=True, check_same_thread=False, isolation_level=None, timeout=30)
+        try:
+            conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+            return conn
+        except sqlite3.OperationalError:
+            conn.close()
+            if "immutable" in options:
+                raise
+    raise AssertionError("unreachable")
 
 
 class ChunkRow(NamedTuple):
@@ -47,14 +63,19 @@ assert tuple(COLUMNS) == ChunkRow._fields
 
 
 class Store:
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, read_only: bool = False):
         self.path = path
+        self.read_only = read_only
+        self.lock = threading.Lock()
+        if read_only:
+            self.conn = _connect_read_only(path)
+            self.row_sql = ", ".join({**COLUMNS, "sentences": "c.sentences" if self._has_sentences() else "NULL"}.values())
+            return
         self.conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None, timeout=30)
         self.conn.execute("PRAGMA journal_mode=WAL")
         self.conn.execute("PRAGMA synchronous=FULL")
         self.conn.execute("PRAGMA foreign_keys=ON")
         self.conn.executescript(SCHEMA)
-        self.lock = threading.Lock()
         self._add_sentences_column()
 
     def _add_sentences_column(self) -> None:

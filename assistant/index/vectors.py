@@ -77,6 +77,16 @@ class Vectors:
         found = rows[0] >= 0
         return rows[0][found], scores[0][found]
 
+    def bad_norms(self, tolerance: float = 0.01, block: int = 65536) -> int:
+        """Rows whose length is not ≈ 1 (encoders give unit vectors): overwritten bytes show up here (NaN included)."""
+        bad = 0
+        for i in range(0, len(self.vecs), block):
+            part = self.vecs[i:i + block]
+            with np.errstate(over="ignore", invalid="ignore"):  # garbage overflows to inf: counted as bad
+                norms = np.sqrt(np.einsum("ij,ij->i", part, part))
+            bad += int(np.count_nonzero(~(np.abs(norms - 1.0) <= tolerance)))
+        return bad
+
     def search(self, query: np.ndarray, k: int) -> list[tuple[int, float]]:
         rows, scores = self.top_rows(query, k)
         return [(int(self.ids[r]), float(s)) for r, s in zip(rows, scores)]

@@ -5,34 +5,60 @@ import hashlib
 import json
 import logging
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import InputError
 from ..types import Article
+from ..validate import normalize_date
 from .cleaning import clean_text, derive_title, looks_like_title, repair_unicode
+from .walk import HTML_SUFFIXES, JSONL_SUFFIXES, SUFFIXES, Found, find, is_qa_file  # noqa: F401 (re-exported)
 
-TEXT_SUFFIXES = {".txt", ".md", ".text", ".markdown"}
-HTML_SUFFIXES = {".html", ".htm"}
-JSONL_SUFFIXES = {".jsonl", ".ndjson"}
-SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES | JSONL_SUFFIXES
 MAX_FILE_BYTES = 200 * 1024 * 1024
+MAX_ARTICLE_CHARS = 2_000_000  # `--max-article-chars`: longer articles are refused (~2,500 passages, minutes to embed)
+WARN_ARTICLE_CHARS = 200_000  # longer ones are indexed with a warning
 log = logging.getLogger(__name__)
 
 
-def normalize_date(value: object, where: str) -> str | None:
-    """ISO `YYYY-MM-DD`, so date filters compare as strings."""
-    if value in (None, ""):
-        return None
-    from datetime import datetime
+@dataclass
+class Loaded:
+    """What a run read: the articles, one error per file or row refused, warnings, and what was skipped unread."""
 
-    from dateutil import parser
+    articles: list[Article] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    found: Found = field(default_factory=Found)
 
-    try:  # a missing month or day is the first, not today's: "2019-12" is 2019-12-01 whenever it is read
-        default = datetime(datetime.now().year, 1, 1)
-        return parser.parse(str(value), fuzzy=False, default=default).date().isoformat()
-    except (ValueError, OverflowError, TypeError) as exc:
-        raise InputError(f"{where}: invalid date {str(value)[:40]!r} (use ISO format, e.g. 2019-12-26)") from exc
+
+def load_report(paths: Iterable[str | os.PathLike], max_chars: int | None = None) -> Loaded:
+    """Load every file found under `paths`: bad files and rows become errors, a second article with an id already
+    read is skipped with a warning naming both sources, and an article over `max_chars` characters is refused."""
+    limit = MAX_ARTICLE_CHARS if max_chars is None else max_chars
+    out = Loaded(found=find(paths))
+    sources: dict[str, str] = {}
+    for path, art_id in out.found.files:
+        origins: list[str] = []
+        try:
+            articles = load_file(path, id=art_id, errors=out.errors, origins=origins)
+        except InputError as exc:
+            out.errors.append(str(exc))
+            continue
+        for n, article in enumerate(articles):
+            where = origins[n] if len(origins) == len(articles) else str(path)
+            if len(article.text) > limit:
+                out.errors.append(f"{where}: the article is {len(article.text):,} characters long, over the limit "
+                                  f"of {limit:,}; split it, or raise the limit with --max-article-chars")
+            elif article.id in sources:
+                out.warnings.append(f"{where}: duplicate id {article.id!r} (already read from {sources[article.id]}); "
+                                    "skipped this one: give one of them another id")
+            else:
+                if len(article.text) > WARN_ARTICLE_CHARS:
+                    out.warnings.append(f"{where}: a long article ({len(article.text):,} characters, about "
+                                        f"{len(article.text) // 800:,} passages to embed); this takes a while")
+                sources[article.id] = where
+                out.articles.append(article)
+    return out
 
 
 def make_article(id: object, title: object, text: object, where: str, date: object = None,
@@ -42,6 +68,9 @@ def make_article(id: object, title: object, text: object, where: str, date: obje
         raise InputError(f"{where}: 'text' must be a string")
     id, title, text, source, url = (_repaired(v, name, where) for v, name in
                                     ((id, "id"), (title, "title"), (text, "text"), (source, "source"), (url, "url")))
+    for value, name in ((id, "id"), (title, "title"), (text, "text"), (source, "source"), (url, "url")):
+        if isinstance(value, str) and "\x00" in value:
+            raise InputError(f"{where}: the {name} contains a NUL character")
     body = clean_text(str(text))
     if not body:
         raise InputError(f"{where}: the article has no text")
@@ -74,41 +103,57 @@ def decode(data: bytes, where: str) -> str:
         raise InputError(f"{where}: not valid UTF-8 (byte {exc.start}); re-save the file as UTF-8") from exc
 
 
-def load_text(path: Path, data: str) -> list[Article]:
+def load_text(path: Path, data: str, id: str | None = None) -> list[Article]:
     lines = data.strip().split("\n", 1)
     title = ""
     if len(lines) == 2 and looks_like_title(clean_text(lines[0])) and clean_text(lines[1]):
         title, data = lines[0].lstrip("# "), lines[1]
-    return [make_article(path.stem, title, data, str(path))]
+    return [make_article(id or path.stem, title, data, str(path))]
 
 
-def load_html(path: Path, data: str) -> list[Article]:
+def load_html(path: Path, data: str, id: str | None = None) -> list[Article]:
     from .html import extract
 
     title, text, date = extract(data)
-    return [make_article(path.stem, title, text, str(path), date=date)]
+    return [make_article(id or path.stem, title, text, str(path), date=date)]
 
 
-def load_jsonl(path: Path, data: str) -> list[Article]:
+def load_jsonl(path: Path, data: str, errors: list[str] | None = None,
+               origins: list[str] | None = None) -> list[Article]:
+    """The file's articles; a bad row raises, or with `errors` is reported there (with its line) and skipped.
+    `origins` receives `FILE:LINE` of each article loaded."""
     articles = []
     for no, line in enumerate(data.split("\n"), 1):
         if not line.strip():
             continue
-        where = f"{path}:{no}"
         try:
-            row = json.loads(line)
-        except (json.JSONDecodeError, RecursionError) as exc:
-            reason = exc.msg if isinstance(exc, json.JSONDecodeError) else "nested too deeply"
-            raise InputError(f"{where}: invalid JSON ({reason})") from exc
-        if not isinstance(row, dict):
-            raise InputError(f"{where}: each line must be a JSON object")
-        articles.append(make_article(row.get("id"), row.get("title"), row.get("text"), where,
-                                     row.get("date"), row.get("source"), row.get("url")))
+            articles.append(_row(line, f"{path}:{no}"))
+            if origins is not None:
+                origins.append(f"{path}:{no}")
+        except InputError as exc:
+            if errors is None:
+                raise
+            errors.append(str(exc))
     return articles
 
 
-def load_file(path: str | Path, name: str | None = None) -> list[Article]:
-    """Articles of one file; `name` overrides the name used for type and id (uploads)."""
+def _row(line: str, where: str) -> Article:
+    try:
+        row = json.loads(line)
+    except (json.JSONDecodeError, RecursionError) as exc:
+        reason = exc.msg if isinstance(exc, json.JSONDecodeError) else "nested too deeply"
+        raise InputError(f"{where}: invalid JSON ({reason})") from exc
+    if not isinstance(row, dict):
+        raise InputError(f"{where}: each line must be a JSON object")
+    return make_article(row.get("id"), row.get("title"), row.get("text"), where,
+                        row.get("date"), row.get("source"), row.get("url"))
+
+
+def load_file(path: str | Path, name: str | None = None, id: str | None = None,
+              errors: list[str] | None = None, origins: list[str] | None = None) -> list[Article]:
+    """Articles of one file; `name` overrides the name used for type and id (uploads), `id` the id of a text or
+    HTML file's article; with `errors`, bad JSONL rows are reported there and the others loaded (`origins`: the
+    `FILE:LINE` of each JSONL article)."""
     path = Path(path)
     shown = Path(name) if name else path
     suffix = shown.suffix.lower()
@@ -123,45 +168,13 @@ def load_file(path: str | Path, name: str | None = None) -> list[Article]:
     if not data.strip():
         raise InputError(f"{shown}: the file is empty")
     if suffix in JSONL_SUFFIXES:
-        return load_jsonl(shown, data)
+        return load_jsonl(shown, data, errors, origins)
     if suffix in HTML_SUFFIXES:
-        return load_html(shown, data)
-    return load_text(shown, data)
+        return load_html(shown, data, id)
+    return load_text(shown, data, id)
 
 
-def is_qa_file(path: Path) -> bool:
-    """A Q&A set (`{"question": ...}` lines) kept beside the articles, as `seeds/qa.jsonl` is."""
-    if path.suffix.lower() not in JSONL_SUFFIXES:
-        return False
-    try:
-        with open(path, encoding="utf-8") as fh:
-            first = next((line for line in fh if line.strip()), "")
-        row = json.loads(first)
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError):
-        return False
-    return isinstance(row, dict) and "question" in row and "text" not in row
-
-
-def iter_files(paths: Iterable[str | os.PathLike]) -> Iterator[Path]:
-    """Files named directly, and article files found under folders (sorted; hidden files and Q&A sets skipped)."""
-    for p in map(Path, paths):
-        if p.is_dir():
-            yield from sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in SUFFIXES
-                              and not any(part.startswith(".") for part in f.relative_to(p).parts)
-                              and not is_qa_file(f))
-        elif p.exists():
-            yield p
-        else:
-            raise InputError(f"{p}: no such file or folder")
-
-
-def load_paths(paths: Iterable[str | os.PathLike]) -> tuple[list[Article], list[str]]:
-    """All articles that load, and one error message per file that does not."""
-    articles: list[Article] = []
-    errors: list[str] = []
-    for f in iter_files(paths):
-        try:
-            articles.extend(load_file(f))
-        except InputError as exc:
-            errors.append(str(exc))
-    return articles, errors
+def load_paths(paths: Iterable[str | os.PathLike], max_chars: int | None = None) -> tuple[list[Article], list[str]]:
+    """All articles that load, and one error message per file (or JSONL row) that does not."""
+    loaded = load_report(paths, max_chars)
+    return loaded.articles, loaded.errors

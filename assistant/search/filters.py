@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..errors import InputError
+from ..validate import check_filter_types, normalize_date
 
 if TYPE_CHECKING:
     from ..index.index import Index, Snapshot
@@ -34,13 +35,12 @@ class RowFields:
 
 def check_filters(filters: Mapping[str, object] | None) -> dict[str, object]:
     """The filters that restrict anything, validated; dates normalised to ISO."""
+    filters = check_filter_types(filters)
     if not filters:
         return {}
     unknown = set(filters) - FILTER_KEYS
     if unknown:
         raise InputError(f"Unknown filter {', '.join(sorted(unknown))}; use {', '.join(sorted(FILTER_KEYS))}")
-    from ..ingest.loaders import normalize_date
-
     out: dict[str, object] = {}
     for key in ("date_from", "date_to"):
         if filters.get(key):
@@ -49,7 +49,7 @@ def check_filters(filters: Mapping[str, object] | None) -> dict[str, object]:
         out["source"] = str(filters["source"]).casefold()
     if filters.get("article_id"):
         ids = filters["article_id"]
-        out["article_id"] = [ids] if isinstance(ids, str) else [str(i) for i in ids]  # type: ignore[attr-defined]
+        out["article_id"] = [ids] if isinstance(ids, str) else list(ids)  # type: ignore[call-overload]
     return out
 
 

@@ -11,6 +11,7 @@ from ..index import ChunkRow, Index, Snapshot
 from ..index.scan import top
 from ..text.terms import best_sentence_coverage
 from ..types import Passage
+from ..validate import check_k
 from .filters import check_filters
 from .filters import mask as filter_mask
 from .mmr import mmr
@@ -36,6 +37,7 @@ def search(index: Index, query: str, k: int = 5, filters: Mapping[str, object] |
     """The k best passages for `query` among those `filters` allow (see `Weights` for how they are ranked)."""
     query = check_query(query)
     filters = check_filters(filters)
+    k = check_k(k)
     if mode not in MODES:
         raise InputError(f"Unknown search mode {mode!r}; use one of {', '.join(MODES)}")
     if k <= 0:

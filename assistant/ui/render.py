@@ -10,10 +10,11 @@ from __future__ import annotations
 import html
 import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 
 from ..errors import InputError
 from ..types import Answer, Citation, Passage
+from ..validate import check_history
 
 MAX_ANSWER_CHARS = 4000  # one chat message; the full answer is still in the API result
 MAX_HISTORY_TURNS = 20  # messages kept (and accepted) as conversation context
@@ -167,11 +168,5 @@ def parse_history(history: object) -> list[dict[str, str]]:
             history = json.loads(history)
         except json.JSONDecodeError as exc:
             raise InputError(f"history is not valid JSON ({exc.msg}); send a list of {{role, content}} objects") from exc
-    if not isinstance(history, Sequence) or isinstance(history, (str, bytes)):
-        raise InputError("history must be a list of {role, content} objects")
-    out = []
-    for i, turn in enumerate(history):
-        if not isinstance(turn, Mapping) or turn.get("role") not in ROLES or not isinstance(turn.get("content"), str):
-            raise InputError(f"history[{i}] must be an object with role 'user' or 'assistant' and a string content")
-        out.append({"role": str(turn["role"]), "content": turn["content"]})
+    out = check_history(history, roles=ROLES)
     return out[-MAX_HISTORY_TURNS:]
