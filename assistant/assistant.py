@@ -10,7 +10,8 @@ from .encoders import Encoder
 from .errors import InputError
 from .index import AddResult, Index
 from .ingest.chunking import ChunkSettings
-from .ingest.loaders import load_paths
+from .ingest.fetch import Fetcher
+from .ingest.sources import load_sources
 from .search import Weights, search
 from .types import Answer, Article, Passage
 
@@ -46,9 +47,11 @@ class Assistant:
     def add(self, articles: Iterable[Article], progress: bool = False) -> AddResult:
         return self.index.add(list(articles), progress=progress)
 
-    def add_path(self, *paths: str | os.PathLike, strict: bool = True, progress: bool = False) -> AddResult:
-        """Load files or folders and add their articles; with `strict`, one bad file stops everything."""
-        articles, errors = load_paths(paths)
+    def add_path(self, *paths: str | os.PathLike, strict: bool = True, progress: bool = False,
+                 feed: bool = False, fetcher: Fetcher | None = None) -> AddResult:
+        """Load files, folders or http(s) page URLs (with `feed`: RSS/Atom feeds, files or URLs, and every page
+        they link) and add their articles; with `strict`, one bad item stops everything (nothing is added)."""
+        articles, errors = load_sources(paths, feed=feed, fetcher=fetcher)
         if errors and strict:
             raise InputError("; ".join(errors))
         return self.add(articles, progress=progress)

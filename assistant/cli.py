@@ -14,7 +14,7 @@ from .search import MODES
 
 log = logging.getLogger("assistant.cli")
 # Commands that may create the index folder; every other one needs an existing index.
-CREATES_INDEX = {"index", "eval"}
+CREATES_INDEX = {"index", "eval", "watch"}
 
 
 def _filters(args: argparse.Namespace) -> dict | None:
@@ -36,9 +36,9 @@ def _print_answer(ans, as_json: bool) -> None:
 
 
 def cmd_index(a, args) -> int:
-    from .ingest.loaders import load_paths
+    from .ingest.sources import load_sources  # files, folders, http(s) pages; feeds with --feed
 
-    articles, errors = load_paths(args.paths or ["seeds"])
+    articles, errors = load_sources(args.paths or ["seeds"], feed=getattr(args, "feed", False))
     for err in errors:
         print(f"error: {err}", file=sys.stderr)
     result = a.add(articles, progress=not args.quiet)
@@ -141,7 +141,11 @@ def parser() -> argparse.ArgumentParser:
                    help=f"encoder for a new index (default {DEFAULT_ENCODER}; an existing index keeps its own)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--rebuild", action="store_true", help="discard the existing index and build it anew")
+    p.add_argument("--feed", action="store_true", help="the PATHs are RSS/Atom feeds (URLs or files): index every linked article")
     writer(p)
+    from .watch import add_watch_command
+
+    add_watch_command(add, writer)
     p = add("search", cmd_search, "show the passages that best match a query")
     p.add_argument("query")
     p.add_argument("-k", type=int, default=5)
