@@ -107,14 +107,14 @@ class Fetcher:
             self._polite(parts.hostname)
             try:
                 with self._client.stream("GET", current, headers=headers) as r:
-                    if r.is_redirect:
+                    if r.status_code == 304:
+                        return Response(str(r.url), 304, b"", "", dict(r.headers))
+                    if r.status_code in (301, 302, 303, 307, 308):
                         location = r.headers.get("location")
                         if not location:
                             raise FetchError(f"{url}: redirect without a Location header")
                         current = urljoin(current, location)
                         continue
-                    if r.status_code == 304:
-                        return Response(str(r.url), 304, b"", "", dict(r.headers))
                     if r.status_code >= 400:
                         raise FetchError(f"{url}: HTTP {r.status_code} {r.reason_phrase}")
                     ctype = r.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -126,8 +126,11 @@ class Fetcher:
                     if declared.isdigit() and int(declared) > self.max_bytes:
                         raise FetchError(f"{url}: larger than {self.max_bytes // 2**20} MB; refused")
                     body = bytearray()
+                    deadline = time.monotonic() + 4 * self.timeout  # a server that drips bytes forever
                     for part in r.iter_bytes():
                         body += part
+                        if time.monotonic() > deadline:
+                            raise FetchError(f"{url}: still downloading after {4 * self.timeout:g} s; refused")
                         if len(body) > self.max_bytes:
                             raise FetchError(f"{url}: larger than {self.max_bytes // 2**20} MB; cut off and refused")
                     return Response(str(r.url), r.status_code, bytes(body), ctype, dict(r.headers))

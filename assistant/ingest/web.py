@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -72,8 +71,8 @@ def page_date(html: str, url: str | None = None, found: object = None) -> str | 
     except Exception as exc:
         log.debug("htmldate failed on %s: %s", url, exc)
         date = None
-    if not date and isinstance(found, str) and re.match(r"\d{4}-\d\d-\d\d", found):
-        date = found[:10]
+    # trafilatura's own date (`found`) comes from htmldate's extensive search, which takes a footer's
+    # "Copyright 2019" for 2019-01-01: a guess, so it is not used.
     return date or None
 
 
