@@ -43,6 +43,7 @@ class Passage:
     date: str | None = None
     source: str | None = None
     url: str | None = None
+    also_in: list[str] = field(default_factory=list)  # the story's other articles: their sources (else ids)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -65,6 +66,8 @@ class Citation:
     score: float
     date: str | None = None
     source: str | None = None
+    url: str | None = None
+    also_in: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return asdict(self)

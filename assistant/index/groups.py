@@ -1,8 +1,8 @@
 """Syndicated duplicates: the same wire story republished with light edits is grouped into one *story*.
 
-Each article gets a MinHash signature (word 5-shingles, 128 permutations) and is checked, through LSH at a
-Jaccard threshold of 0.8, against the articles already indexed; a candidate counts when its estimated Jaccard
-similarity reaches the threshold. An article joins the group of its earliest-indexed match, else starts its
+Each article gets a MinHash signature (word 5-shingles, 128 permutations) and is checked, through LSH (candidates at
+Jaccard 0.6), against the articles already indexed; a candidate counts when its estimated Jaccard similarity
+reaches 0.8. An article joins the group of its earliest-indexed match, else starts its
 own group (story id = its own article id). Signatures are stored in SQLite (`minhash` table), so a later add
 reads 512 bytes per stored article, never their texts. Articles are kept: search shows one article per story
 and lists the others as "also in".
@@ -18,6 +18,7 @@ import numpy as np
 NUM_PERM = 128
 SHINGLE = 5
 THRESHOLD = 0.8
+CANDIDATE_MARGIN = 0.2
 SEED = 1
 SCHEME = "affine32"  # datasketch 2 permutation scheme: 32-bit hash values
 MIN_WORDS = 30  # shorter texts (dividend notices, one-line briefs) are templates more than copies: never grouped
@@ -64,7 +65,9 @@ class Grouper:
     def __post_init__(self) -> None:
         from datasketch import MinHashLSH
 
-        self.lsh = MinHashLSH(threshold=self.threshold, num_perm=NUM_PERM)
+        # Candidates at a lower threshold, verified at `threshold`: banding at 0.8 itself misses about one pair in
+        # five whose similarity is just above it.
+        self.lsh = MinHashLSH(threshold=self.threshold - CANDIDATE_MARGIN, num_perm=NUM_PERM)
 
     def _minhash(self, sig: np.ndarray):
         from datasketch import LeanMinHash
