@@ -13,6 +13,7 @@ from .ingest.chunking import ChunkSettings
 from .ingest.fetch import Fetcher
 from .ingest.sources import load_sources
 from .search import Weights, search
+from .search.when import When, parse_when, recency_bonus
 from .types import Answer, Article, Passage
 
 
@@ -60,8 +61,20 @@ class Assistant:
         return self.index.remove([article_id]) > 0
 
     def search(self, query: str, k: int = 5, filters: Mapping[str, object] | None = None,
-               mode: str = "hybrid") -> list[Passage]:
-        return search(self.index, query, k=k, filters=filters, mode=mode, weights=self.weights)
+               mode: str = "hybrid", when: bool = True) -> list[Passage]:
+        """The k best passages. Without an explicit date filter, a time phrase in `query` ("in 2019", "last
+        week", "latest") becomes a date filter or a recency preference (`search/when.py`; `when=False`: never)."""
+        if not when or (filters and (filters.get("date_from") or filters.get("date_to"))):
+            return search(self.index, query, k=k, filters=filters, mode=mode, weights=self.weights)
+        newest = self.index.store.newest_date()
+        asked = parse_when(query, newest) if isinstance(query, str) else When()
+        wanted = {**(filters or {}), **asked.filters} if asked.filters else filters
+        if not asked.recency:
+            return search(self.index, query, k=k, filters=wanted, mode=mode, weights=self.weights)
+        pool = search(self.index, query, k=max(k * 3, 10), filters=wanted, mode=mode, weights=self.weights)
+        for p in pool:
+            p.score = round(p.score + recency_bonus(p.date, newest), 4)
+        return sorted(pool, key=lambda p: -p.score)[:k]
 
     def ask(self, question: str, history: Sequence[Mapping[str, str]] | None = None,
             filters: Mapping[str, object] | None = None) -> Answer:
