@@ -120,7 +120,7 @@ def _span(kind: str, m: re.Match, ref: date | None) -> tuple[date | None, date |
     return date(y, 1, 1), date(y, 12, 31)
 
 
-def recency_bonus(day: str | None, newest: str | None, half_life_days: float = 30.0, weight: float = 0.15) -> float:
+def recency_bonus(day: str | None, newest: str | None, half_life_days: float = 30.0, weight: float = 0.3) -> float:
     """Score added to a passage for "latest" questions: `weight` for the newest date, halving every half-life."""
     if not day or not newest:
         return 0.0
