@@ -99,3 +99,36 @@ def test_cli_index_url_reports_failures_per_item(tmp_path, server, capsys, monke
                  "--quiet"])
     out, err = capsys.readouterr()
     assert code == 1 and "indexed 1 new" in out and "application/pdf" in err
+
+
+def test_sources_links_are_escaped_and_only_http_is_clickable():
+    from assistant.ui import render
+
+    rows = [{"id": "a", "title": "<b>Ferry</b>", "date": "2019-12-26", "source": "<i>Post</i>",
+             "url": "https://news.example/a?x=1&y=2"},
+            {"id": "q", "title": "Quote", "date": None, "source": None, "url": "https://x.example/\"onmouseover=\"alert(1)"},
+            {"id": "b", "title": "Evil", "date": None, "source": None, "url": "javascript:alert(1)"},
+            {"id": "c", "title": "Data", "date": None, "source": None, "url": "data:text/html,<script>x</script>"}]
+    html = render.article_links_html(rows)
+    assert "<b>" not in html and "&lt;b&gt;Ferry" in html and "&lt;i&gt;Post" in html
+    assert html.count("<a ") == 1 and 'href="https://news.example/a?x=1&amp;y=2"' in html
+    assert 'onmouseover="' not in html, "a URL with a quote is shown as escaped text, never as a link"
+    assert 'href="javascript' not in html and 'href="data:' not in html and "<script>" not in html
+    assert render.safe_url("https://news.example/a") and not render.safe_url("ftp://x/y")
+    assert "also in: 2 sources (AFP, &lt;x&gt;)" in render.also_in_html(["AFP", "<x>"])
+
+
+def test_ui_fetch_handler_adds_a_page_and_reports_a_failure(writable, server, monkeypatch):
+    from assistant.ui import app
+
+    monkeypatch.setattr("assistant.ingest.sources.Fetcher", lambda: Fetcher(timeout=0.5, delay=0.0))
+    listing, upload, remove, fetch = app._sources_ui(writable)
+    status, box, table, summary, _, originals = fetch(server.url("/news/ferry.html"), False)
+    assert status.startswith("✓") and box == "" and "Ferry strike strands holiday travellers" in originals
+    assert f'href="{server.url("/news/ferry.html")}"' in originals
+    status, box, *_ = fetch(server.url("/report.pdf"), False)
+    assert status.startswith("✗") and "application/pdf" in status and box == server.url("/report.pdf")
+    status, *_ = fetch("file:///etc/passwd", False)
+    assert "only http" in status
+    status, *_ = fetch(server.url("/feed.atom"), True)
+    assert status.startswith("✓") and "1 new" in status
