@@ -17,7 +17,8 @@ from ..atomic import write_atomic
 from ..errors import InputError
 from ..types import Article
 from .fetch import Fetcher, FetchError, is_url
-from .web import page_article, url_id
+from .pages import page_article
+from .web import url_id
 
 log = logging.getLogger(__name__)
 STATE_FILE = "feeds.json"

@@ -91,9 +91,9 @@ def load_text(path: Path, data: str) -> list[Article]:
 
 
 def load_html(path: Path, data: str) -> list[Article]:
-    from .web import page_article  # trafilatura + htmldate; the old extractor is its fallback
+    from .web import page_fields  # trafilatura + htmldate; the old extractor is its fallback
 
-    return [page_article(data, str(path), id=path.stem)]
+    return [make_article(**page_fields(data, str(path), id=path.stem))]
 
 
 def load_jsonl(path: Path, data: str) -> list[Article]:

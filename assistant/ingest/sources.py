@@ -14,7 +14,8 @@ from .fetch import Fetcher, is_url
 
 def load_url(url: str, fetcher: Fetcher) -> Article:
     """One web page, fetched under the fetch rules, as an `Article`."""
-    from .web import page_article, url_id
+    from .pages import page_article
+    from .web import url_id
 
     r = fetcher.get(url, kind="page")
     return page_article(r.text(), url, url=url, id=url_id(url))

@@ -80,13 +80,11 @@ def _is_http(url: object) -> bool:
     return isinstance(url, str) and urlsplit(url).scheme.lower() in ("http", "https") and bool(urlsplit(url).netloc)
 
 
-def page_article(html: str, where: str, url: str | None = None, id: str | None = None,
-                 fallback: Article | None = None) -> Article:
-    """An `Article` from a page: the cleaned main text is `Article.text`; the date from the page, else a
-    dateline (with the year from the URL or `fallback`'s date), else `fallback`'s. `fallback` (a feed entry)
-    also provides title, source and date when the page lacks them."""
-    from .loaders import make_article
-
+def page_fields(html: str, where: str, url: str | None = None, id: str | None = None,
+                fallback: Article | None = None) -> dict:
+    """`make_article` arguments for a page (`pages.page_article` makes the `Article`; the cleaned main text
+    becomes `Article.text`): the date from the page, else a dateline (with the year from the URL or
+    `fallback`'s date), else `fallback`'s. `fallback` (a feed entry) also provides title, source and date."""
     page = extract_page(html, url)
     if not page.text.strip():
         raise InputError(f"{where}: the page has no text (no article found in it)")
@@ -94,8 +92,8 @@ def page_article(html: str, where: str, url: str | None = None, id: str | None =
     date = page.date or text_date(page.text, year_hint(fb.date, page.url, url)) or fb.date
     art_url = page.url or url or fb.url
     art_id = id or (url_id(art_url) if art_url else None)
-    return make_article(art_id, page.title or fb.title, page.text, where, date=date,
-                        source=fb.source or page.site, url=art_url)
+    return {"id": art_id, "title": page.title or fb.title, "text": page.text, "where": where, "date": date,
+            "source": fb.source or page.site, "url": art_url}
 
 
 def url_id(url: str) -> str:
