@@ -92,9 +92,7 @@ def test_failed_url_changes_nothing(writable, server, fetcher, path):
 
 
 def test_cli_index_url_reports_failures_per_item(tmp_path, server, capsys, monkeypatch):
-    monkeypatch.setattr("assistant.ingest.fetch.DELAY", 0.0)
-    monkeypatch.setattr("assistant.ingest.fetch.Fetcher.__init__.__defaults__",
-                        (0.5, 10 * 2**20, 0.0, 5, "news-assistant/0.1 (+local indexing)", __import__("time").sleep))
+    monkeypatch.setattr("assistant.ingest.sources.Fetcher", lambda: Fetcher(timeout=0.5, delay=0.0))
     code = main(["index", server.url("/news/ferry.html"), server.url("/report.pdf"), "--index", str(tmp_path / "ix"),
                  "--quiet"])
     out, err = capsys.readouterr()
