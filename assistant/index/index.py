@@ -289,7 +289,7 @@ class Index:
                                "manifest": self.manifest(counts, snapshot)}, expect_generation=old.generation,
                               groups=groups)
             self.snapshot = snapshot
-            self._grouper = (gen, grouper)
+            self._grouper = (gen, grouper) if grouper is not None else None
         # The generation is published. What follows is housekeeping: a crash or failure here leaves files that
         # the next write removes, so it is logged, never raised (the caller's data is committed).
         stored = mf.read_stored(self.store) or {}
@@ -304,16 +304,21 @@ class Index:
                         "articles": stored.get("articles"), "chunks": stored.get("chunks")})
 
     def _groups(self, articles: Sequence[Article], remove: set[str],
-                generation: int) -> tuple[Grouper, list[tuple[str, str, bytes | None]]]:
+                generation: int) -> tuple[Grouper | None, list[tuple[str, str, bytes | None]]]:
         """Story groups of the new articles (and of older articles still without a signature), checked against
         the stored signatures; the LSH is kept between writes of this process, rebuilt from signatures otherwise."""
-        cached = self._grouper
+        cached, self._grouper = self._grouper, None  # being changed: valid again once this write is published
+        if not articles:  # a remove: the rows go with their articles (ON DELETE CASCADE), nothing to group
+            if cached is not None and cached[0] == generation:
+                for art_id in remove:
+                    cached[1].remove(art_id)
+                return cached[1], []
+            return None, []
         if cached is not None and cached[0] == generation:
             grouper = cached[1]
         else:
             grouper = Grouper()
             grouper.load((a, g, from_bytes(sig)) for a, g, sig in self.store.signatures())
-        self._grouper = None  # being changed: valid again only once this write is published
         for art_id in remove:
             grouper.remove(art_id)
         rows: list[tuple[str, str, bytes | None]] = []
