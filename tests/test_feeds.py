@@ -100,3 +100,16 @@ def test_watch_stops_cleanly_on_ctrl_c(writable, server, fetcher):
 
     args = argparse.Namespace(feeds=[server.url("/feed.atom")], every="1s", once=False)
     assert cmd_watch(writable, args, sleep=interrupt, fetcher=fetcher) == 0
+
+
+def test_cli_watch_once_and_index_feed(tmp_path, server, capsys, monkeypatch):
+    from assistant.cli import main
+
+    monkeypatch.setattr("assistant.ingest.sources.Fetcher", lambda: Fetcher(timeout=0.5, delay=0.0))
+    index = str(tmp_path / "ix")
+    assert main(["watch", server.url("/feed.atom"), "--once", "--index", index]) == 0
+    out = capsys.readouterr().out
+    assert "1 new article" in out and (tmp_path / "ix" / STATE_FILE).exists()
+    code = main(["index", server.url("/feed.rss"), "--feed", "--index", index, "--quiet"])
+    out, err = capsys.readouterr()
+    assert code == 1 and "indexed 3 new" in out and "HTTP 404" in err, (out, err)
