@@ -130,3 +130,21 @@ def test_ui_fetch_handler_adds_a_page_and_reports_a_failure(writable, server, mo
     assert "only http" in status
     status, *_ = fetch(server.url("/feed.atom"), True)
     assert status.startswith("✓") and "1 new" in status
+
+
+def test_a_file_holding_only_a_url_is_never_fetched(tmp_path, server):
+    f = tmp_path / "link.html"
+    f.write_text(server.url("/news/ferry.html"), encoding="utf-8")
+    before = len(server.requests)
+    try:
+        load_file(f)
+    except InputError:
+        pass
+    assert len(server.requests) == before, "only the user's index/watch commands fetch"
+
+
+def test_page_charset_from_meta_when_the_header_has_none():
+    from assistant.ingest.fetch import Response
+
+    body = '<html><head><meta charset="iso-8859-1"></head><body><p>Café crème</p></body></html>'.encode("latin-1")
+    assert "Café crème" in Response("http://x/", 200, body, "text/html", {"content-type": "text/html"}).text()

@@ -6,6 +6,7 @@ types. Every failure is a `FetchError` (an `InputError`) naming the URL: one ite
 """
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -53,8 +54,14 @@ class Response:
             key, _, value = part.strip().partition("=")
             if key.lower() == "charset":
                 charset = value.strip("\"' ")
+        if charset is None:
+            try:
+                return self.content.decode("utf-8")
+            except UnicodeDecodeError:  # no declared charset and not UTF-8: the page's <meta charset>, else cp1252
+                m = re.search(rb"""<meta[^>]+charset\s*=\s*["']?([A-Za-z0-9_\-]+)""", self.content[:4096], re.I)
+                charset = m.group(1).decode("ascii") if m else "cp1252"
         try:
-            return self.content.decode(charset or "utf-8", errors="replace")
+            return self.content.decode(charset, errors="replace")
         except LookupError:
             return self.content.decode("utf-8", errors="replace")
 

@@ -64,6 +64,8 @@ def _paragraphs(text: str, title: str) -> str:
 
 def page_date(html: str, url: str | None = None, found: object = None) -> str | None:
     """Publication date from page metadata (htmldate; original, not last-modified), as ISO `YYYY-MM-DD`."""
+    if "<" not in html:  # htmldate *downloads* a string that looks like a URL: give it markup only
+        return None
     try:
         from htmldate import find_date
 
