@@ -67,11 +67,17 @@ class Assistant:
         if not when or (filters and (filters.get("date_from") or filters.get("date_to"))):
             return search(self.index, query, k=k, filters=filters, mode=mode, weights=self.weights)
         newest = self.index.store.newest_date()
+        if newest is None:  # no article is dated: time phrases are just words of the question
+            return search(self.index, query, k=k, filters=filters, mode=mode, weights=self.weights)
         asked = parse_when(query, newest) if isinstance(query, str) else When()
         wanted = {**(filters or {}), **asked.filters} if asked.filters else filters
+        pool = search(self.index, query, k=max(k * 3, 10) if asked.recency else k, filters=wanted, mode=mode,
+                      weights=self.weights)
+        if not pool and asked.filters:  # nothing in that range: the phrase was part of the topic ("the 1990 law")
+            pool = search(self.index, query, k=max(k * 3, 10) if asked.recency else k, filters=filters, mode=mode,
+                          weights=self.weights)
         if not asked.recency:
-            return search(self.index, query, k=k, filters=wanted, mode=mode, weights=self.weights)
-        pool = search(self.index, query, k=max(k * 3, 10), filters=wanted, mode=mode, weights=self.weights)
+            return pool
         for p in pool:
             p.score = round(p.score + recency_bonus(p.date, newest), 4)
         return sorted(pool, key=lambda p: -p.score)[:k]

@@ -86,3 +86,13 @@ def test_explicit_filter_wins_and_ask_uses_time_phrases(dated):
     assert [h.article_id for h in hits] == ["port-2017"]
     ans = dated.ask("What was the latest central bank interest rate decision?")
     assert ans.citations and ans.citations[0].article_id == "rate-2020-02" and ans.citations[0].date == "2020-02-18"
+
+
+def test_undated_index_ignores_time_phrases_and_empty_ranges_fall_back(dated, assistant):
+    # the shared test index is mostly undated; a year that holds nothing falls back to the plain search
+    plain = assistant.search("Why won't Turkey send combat aircraft?", k=3, when=False)
+    assert [p.chunk_id for p in assistant.search("Why won't Turkey send combat aircraft in 1990?", k=3)] \
+        == [p.chunk_id for p in assistant.search("Why won't Turkey send combat aircraft in 1990?", k=3, when=False)]
+    assert plain
+    hits = dated.search("Why did the Harbour City dockers strike in 1995?", k=2)
+    assert hits and hits[0].article_id.startswith("port-")
