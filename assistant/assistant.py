@@ -11,11 +11,14 @@ from .encoders import Encoder
 from .errors import InputError
 from .index import AddResult, Index
 from .ingest.chunking import ChunkSettings
+from .ingest.fetch import Fetcher, is_url
 from .ingest.loaders import load_report
+from .ingest.sources import load_sources
 from .reader import shipped
 from .search import Weights, check_query, search
 from .search.rerank import DEPTH as RERANK_DEPTH
 from .search.rerank import rerank as rerank_passages
+from .search.when import When, parse_when, recency_bonus
 from .types import Answer, Article, Passage
 
 log = logging.getLogger(__name__)
@@ -60,11 +63,18 @@ class Assistant:
         return self.index.add(list(articles), progress=progress)
 
     def add_path(self, *paths: str | os.PathLike, strict: bool = True, progress: bool = False,
-                 max_article_chars: int | None = None) -> AddResult:
-        """Load files or folders and add their articles; with `strict`, one bad file stops everything.
+                 max_article_chars: int | None = None, feed: bool = False,
+                 fetcher: Fetcher | None = None) -> AddResult:
+        """Load files, folders or http(s) page URLs (with `feed`: RSS/Atom feeds, files or URLs, and every page they
+        link) and add their articles; with `strict`, one bad item stops everything (nothing is added).
 
         Duplicate ids and long articles are logged as warnings; nothing readable at all is an `InputError`."""
-        loaded = load_report(paths, max_article_chars)
+        remote = [p for p in paths if feed or is_url(str(p))]
+        loaded = load_report([p for p in paths if p not in remote], max_article_chars)
+        if remote:
+            found, errors = load_sources(remote, feed=feed, fetcher=fetcher)
+            loaded.articles += found
+            loaded.errors += errors
         if loaded.errors and strict:
             raise InputError("; ".join(loaded.errors))
         for warning in loaded.warnings:
@@ -72,15 +82,36 @@ class Assistant:
         if not loaded.articles:
             skipped = loaded.found.summary()
             raise InputError(f"nothing to index in {', '.join(map(str, paths))}"
-                             + (f": skipped {skipped}" if skipped else ": no article files found"))
+                             + (f": skipped {skipped}" if skipped else ": no article found"))
         return self.add(loaded.articles, progress=progress)
 
     def remove(self, article_id: str) -> bool:
         return self.index.remove([article_id]) > 0
 
     def search(self, query: str, k: int = 5, filters: Mapping[str, object] | None = None,
-               mode: str = "hybrid", rerank: bool | None = None) -> list[Passage]:
-        """The k best passages; `rerank=True` reorders the top 20 by the reader (slower; see README for when it helps)."""
+               mode: str = "hybrid", rerank: bool | None = None, when: bool = True) -> list[Passage]:
+        """The k best passages. Without an explicit date filter, a time phrase in `query` ("in 2019", "last
+        week", "latest") becomes a date filter or a recency preference (`search/when.py`; `when=False`: never).
+        `rerank=True` reorders the top 20 by the reader (slower; see README for when it helps)."""
+        if not when or (filters and (filters.get("date_from") or filters.get("date_to"))):
+            return self._search(query, k, filters, mode, rerank)
+        newest = self.index.store.newest_date()
+        if newest is None:  # no article is dated: time phrases are just words of the question
+            return self._search(query, k, filters, mode, rerank)
+        asked = parse_when(query, newest) if isinstance(query, str) else When()
+        wanted = {**(filters or {}), **asked.filters} if asked.filters else filters
+        n = max(k * 3, 10) if asked.recency else k
+        pool = self._search(query, n, wanted, mode, rerank)
+        if not pool and asked.filters:  # nothing in that range: the phrase was part of the topic ("the 1990 law")
+            pool = self._search(query, n, filters, mode, rerank)
+        if not asked.recency:
+            return pool
+        for p in pool:
+            p.score = round(p.score + recency_bonus(p.date, newest), 4)
+        return sorted(pool, key=lambda p: -p.score)[:k]
+
+    def _search(self, query: str, k: int, filters: Mapping[str, object] | None, mode: str,
+                rerank: bool | None) -> list[Passage]:
         if not (self.rerank if rerank is None else rerank) or mode != "hybrid":
             return search(self.index, query, k=k, filters=filters, mode=mode, weights=self.weights)
         found = search(self.index, query, k=max(k, RERANK_DEPTH), filters=filters, mode=mode, weights=self.weights)

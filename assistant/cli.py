@@ -17,7 +17,7 @@ from .search import MODES
 
 log = logging.getLogger("assistant.cli")
 # Commands that may create the index folder; every other one needs an existing index.
-CREATES_INDEX = {"index", "eval"}
+CREATES_INDEX = {"index", "eval", "watch"}
 
 
 def _filters(args: argparse.Namespace) -> dict | None:
@@ -41,10 +41,18 @@ def _print_answer(ans, as_json: bool) -> None:
 
 
 def cmd_index(a, args) -> int:
+    from .ingest.fetch import is_url
     from .ingest.loaders import load_report
+    from .ingest.sources import load_sources  # http(s) pages; feeds (URLs or files) with --feed
 
     paths = args.paths or ["seeds"]
-    loaded = load_report(paths, max_chars=args.max_article_chars)
+    feed = getattr(args, "feed", False)
+    remote = [p for p in paths if feed or is_url(p)]
+    loaded = load_report([p for p in paths if p not in remote], max_chars=args.max_article_chars)
+    if remote:
+        found, errors = load_sources(remote, feed=feed)
+        loaded.articles += found
+        loaded.errors += errors
     for err in loaded.errors:
         print(f"error: {err}", file=sys.stderr)
     for warning in loaded.warnings:
@@ -172,7 +180,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--rebuild", action="store_true", help="discard the existing index and build it anew")
     p.add_argument("--max-article-chars", type=int, default=MAX_ARTICLE_CHARS, metavar="N",
                    help=f"refuse longer articles (default {MAX_ARTICLE_CHARS:,}; the others are indexed)")
+    p.add_argument("--feed", action="store_true", help="the PATHs are RSS/Atom feeds (URLs or files): index every linked article")
     writer(p)
+    from .watch import add_watch_command
+
+    add_watch_command(add, writer)
     p = add("search", cmd_search, "show the passages that best match a query")
     p.add_argument("query")
     p.add_argument("-k", type=int, default=5)

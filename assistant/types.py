@@ -43,6 +43,7 @@ class Passage:
     date: str | None = None
     source: str | None = None
     url: str | None = None
+    also_in: list[str] = field(default_factory=list)  # the story's other articles: their sources (else ids)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -67,6 +68,8 @@ class Citation:
     source: str | None = None
     answer_start: int | None = None  # article offsets of the short answer inside the quote (first citation only)
     answer_end: int | None = None
+    url: str | None = None
+    also_in: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -15,7 +15,7 @@ from assistant.index.index import DEFAULT_ENCODER
 
 CITATION_FIELDS = {"n", "article_id", "title", "chunk_id", "start", "end", "text", "quote", "quote_start",
                    "quote_end", "score", "date", "source", "answer_start", "answer_end"}
-PASSAGE_FIELDS = {"article_id", "title", "chunk_id", "start", "end", "text", "score", "date", "source", "url"}
+PASSAGE_FIELDS = {"article_id", "title", "chunk_id", "start", "end", "text", "score", "date", "source", "url", "also_in"}
 
 
 def run(capsys, *argv: str) -> tuple[int, str, str]:

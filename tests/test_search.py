@@ -167,14 +167,16 @@ def test_mmr_top5_has_no_duplicates(writable, seed_article):
         assert len({p.chunk_id for p in passages}) == 5
     top = writable.search(CARD_PARA, k=5)[0]
     assert "lacks a military base near Libya" in top.text
-    # when only copies are left they still fill the page
+    # the copies are one story (near-duplicate grouping): only the first article's passages are shown, each
+    # naming the copies ("also in": their sources, else their ids)
     only_copies = writable.search(CARD_PARA, k=5, filters={"article_id": [SEED_ID] + [c.id for c in copies]})
-    assert len(only_copies) == 5
+    assert {p.article_id for p in only_copies} == {SEED_ID}
+    assert all(p.also_in == [c.id for c in copies] for p in only_copies)
 
 
 def test_passage_fields(assistant):
     p = assistant.search("Turkish lira central bank", k=1, filters={"source": "Nile Wire"})[0]
     d = p.to_dict()
-    assert set(d) == {"article_id", "title", "chunk_id", "start", "end", "text", "score", "date", "source", "url"}
+    assert set(d) == {"article_id", "title", "chunk_id", "start", "end", "text", "score", "date", "source", "url", "also_in"}
     assert (d["article_id"], d["date"], d["source"]) == ("turkish-lira", "2019-12-13", "Nile Wire")
     assert d["title"] == "Turkish lira slides after central bank cut"

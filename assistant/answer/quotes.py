@@ -75,6 +75,6 @@ def compose(question: str, picked: Sequence[Candidate], passages: Sequence[Passa
         quote = p.text[start:end]
         citations.append(Citation(n, p.article_id, p.title, p.chunk_id, p.start, p.end, p.text, quote,
                                   p.start + start, p.start + end,
-                                  round(c.score, 4), p.date, p.source))
+                                  round(c.score, 4), p.date, p.source, url=p.url, also_in=list(p.also_in)))
         parts.append(f"{' '.join(quote.split())} [{n}]")
     return Answer(" ".join(parts), citations, False, list(passages), question, confidence=round(picked[0].score, 4))

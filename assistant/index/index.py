@@ -46,6 +46,7 @@ from ..validate import normalize_date
 from . import checksums, consistency, files
 from . import manifest as mf
 from .files import DB_NAME
+from .groups import Grouper, from_bytes, signature, to_bytes
 from .lexical import Lexical
 from .lock import WriteLock, acquire_write_lock, lock_timeout_default
 from .store import Store
@@ -174,6 +175,7 @@ class Index:
         self.lock_timeout = lock_timeout_default() if lock_timeout is None else float(lock_timeout)
         self._write_lock = threading.Lock()
         self._lock: WriteLock | None = None
+        self._grouper: tuple[int, Grouper] | None = None  # (generation, LSH of its signatures), see _groups
         self._snapshot_lock = threading.Lock()  # swapping `snapshot`: readers' refresh vs. this process's writes
         self.snapshot = self._load()
         log.debug("opened %s at generation %d", self.path, self.snapshot.generation,
@@ -341,13 +343,16 @@ class Index:
         sums = checksums.record(self.path, gen)  # committed with the generation: `open` and `check` compare them
         snapshot = Snapshot(gen, vectors, lexical)
         counts = {"articles": self.store.counts()["articles"] - len(remove) + len(prepared.articles), "chunks": len(vectors)}
+        grouper, groups = self._groups(prepared.articles, remove, old.generation)
         with self._snapshot_lock:  # readers switch generations together with the database (see refresh)
             self._verify_lock()
             self.store.commit(sorted(remove), list(zip(prepared.articles, prepared.hashes)),
                               list(zip(new_ids.tolist(), prepared.chunks, sentence_json(prepared), strict=True)),
                               {"generation": str(gen), "next_chunk_id": str(first + len(new_ids)),
-                               "manifest": {**self.manifest(counts, snapshot), "files": sums}}, expect_generation=old.generation)
+                               "manifest": {**self.manifest(counts, snapshot), "files": sums}},
+                              expect_generation=old.generation, groups=groups)
             self.snapshot = snapshot
+            self._grouper = (gen, grouper) if grouper is not None else None
         # The generation is published. What follows is housekeeping: a crash or failure here leaves files that
         # the next write removes, so it is logged, never raised (the caller's data is committed).
         stored = mf.read_stored(self.store) or {}
@@ -360,6 +365,34 @@ class Index:
         log.info("published generation %d: %s articles, %s chunks", gen, stored.get("articles"), stored.get("chunks"),
                  extra={"event": "published", "index": str(self.path), "generation": gen,
                         "articles": stored.get("articles"), "chunks": stored.get("chunks")})
+
+    def _groups(self, articles: Sequence[Article], remove: set[str],
+                generation: int) -> tuple[Grouper | None, list[tuple[str, str, bytes | None]]]:
+        """Story groups of the new articles (and of older articles still without a signature), checked against
+        the stored signatures; the LSH is kept between writes of this process, rebuilt from signatures otherwise."""
+        cached, self._grouper = self._grouper, None  # being changed: valid again once this write is published
+        if not articles:  # a remove: the rows go with their articles (ON DELETE CASCADE), nothing to group
+            if cached is not None and cached[0] == generation:
+                for art_id in remove:
+                    cached[1].remove(art_id)
+                return cached[1], []
+            return None, []
+        if cached is not None and cached[0] == generation:
+            grouper = cached[1]
+        else:
+            grouper = Grouper()
+            grouper.load((a, g, from_bytes(sig)) for a, g, sig in self.store.signatures())
+        for art_id in remove:
+            grouper.remove(art_id)
+        rows: list[tuple[str, str, bytes | None]] = []
+        new = {a.id for a in articles}
+        for art_id, text in self.store.ungrouped(exclude=remove | new):
+            sig = signature(text)
+            rows.append((art_id, grouper.assign(art_id, sig), to_bytes(sig)))
+        for a in articles:
+            sig = signature(a.text)
+            rows.append((a.id, grouper.assign(a.id, sig), to_bytes(sig)))
+        return grouper, rows
 
     def _verify_lock(self) -> None:
         if self._lock is not None:

@@ -23,6 +23,13 @@ CREATE INDEX IF NOT EXISTS chunks_article ON chunks(article_id);
 CREATE INDEX IF NOT EXISTS articles_date ON articles(date);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
+# Added after format 3 without a format bump: an older database gets the table when opened for writing, and
+# its articles get signatures at the next add (see Index._groups); until then each is its own story.
+GROUPS_SCHEMA = """
+CREATE TABLE IF NOT EXISTS minhash (
+    article_id TEXT PRIMARY KEY REFERENCES articles(id) ON DELETE CASCADE, grp TEXT NOT NULL, sig BLOB);
+CREATE INDEX IF NOT EXISTS minhash_grp ON minhash(grp);
+"""
 
 
 def _connect_read_only(path: Path) -> sqlite3.Connection:
@@ -77,6 +84,15 @@ class Store:
         self.conn.execute("PRAGMA foreign_keys=ON")
         self.conn.executescript(SCHEMA)
         self._add_sentences_column()
+        self.has_groups = self._add_groups_table()
+
+    def _add_groups_table(self) -> bool:
+        """The `minhash` table (story groups); False when a read-only older database lacks it."""
+        try:
+            self.conn.executescript(GROUPS_SCHEMA)
+        except sqlite3.OperationalError:
+            pass
+        return bool(self.conn.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='minhash'").fetchone())
 
     def _add_sentences_column(self) -> None:
         """Databases written before sentence spans were stored get the column (NULL: spans computed when read)."""
@@ -127,7 +143,8 @@ class Store:
 
     def commit(self, remove: Sequence[str], articles: Sequence[tuple[Article, str]],
                chunks: Sequence[tuple[int, Chunk, str]], meta: dict[str, object],
-               expect_generation: int | None = None) -> None:
+               expect_generation: int | None = None,
+               groups: Sequence[tuple[str, str, bytes | None]] = ()) -> None:
         """Replace articles and their chunks (id, chunk, sentence spans as JSON) and record the new generation,
         all or nothing. With `expect_generation`, only if the database still names that generation (checked in the
         same transaction), else `WriteConflictError` and nothing is written."""
@@ -146,6 +163,7 @@ class Store:
                 cur.executemany(
                     "INSERT INTO articles (id, title, text, date, source, url, hash) VALUES (?,?,?,?,?,?,?)",
                     [(a.id, a.title, a.text, a.date, a.source, a.url, h) for a, h in articles])
+                cur.executemany("INSERT OR REPLACE INTO minhash (article_id, grp, sig) VALUES (?,?,?)", groups)
                 cur.executemany(
                     "INSERT INTO chunks (id, article_id, idx, start, end, text, sentences) VALUES (?,?,?,?,?,?,?)",
                     [(cid, c.article_id, c.index, c.start, c.end, c.text, spans) for cid, c, spans in chunks])
@@ -184,9 +202,13 @@ class Store:
         return Article(*rows[0]) if rows else None
 
     def list_articles(self) -> list[dict]:
-        rows = self.query("SELECT a.id, a.title, a.date, a.source, COUNT(c.id) FROM articles a "
+        rows = self.query("SELECT a.id, a.title, a.date, a.source, COUNT(c.id), a.url FROM articles a "
                           "LEFT JOIN chunks c ON c.article_id = a.id GROUP BY a.id ORDER BY a.date DESC, a.title")
-        return [dict(zip(("id", "title", "date", "source", "chunks"), r)) for r in rows]
+        return [dict(zip(("id", "title", "date", "source", "chunks", "url"), r)) for r in rows]
+
+    def newest_date(self) -> str | None:
+        """The latest article date in the index: what "latest", "this week" are relative to."""
+        return self.query("SELECT MAX(date) FROM articles WHERE date IS NOT NULL AND date != ''")[0][0]
 
     def counts(self) -> dict[str, int]:
         return {"articles": self.query("SELECT COUNT(*) FROM articles")[0][0],
@@ -195,6 +217,36 @@ class Store:
     def row_fields(self) -> list[tuple[int, str, str | None, str | None]]:
         """(chunk id, article id, date, source) of every chunk: what search filters test."""
         return self.query("SELECT c.id, a.id, a.date, a.source FROM chunks c JOIN articles a ON a.id = c.article_id")
+
+    def signatures(self) -> list[tuple[str, str, bytes | None]]:
+        """(article id, story group, MinHash signature) of every grouped article, in the order they were added."""
+        if not self.has_groups:
+            return []
+        return self.query("SELECT article_id, grp, sig FROM minhash ORDER BY rowid")
+
+    def ungrouped(self, exclude: Iterable[str] = ()) -> list[tuple[str, str]]:
+        """(id, text) of articles without a signature (indexed by an older version), oldest first."""
+        if not self.has_groups:
+            return []
+        skip = set(exclude)
+        rows = self.query("SELECT a.id, a.text FROM articles a LEFT JOIN minhash m ON m.article_id = a.id "
+                          "WHERE m.article_id IS NULL ORDER BY a.rowid")
+        return [r for r in rows if r[0] not in skip]
+
+    def groups(self, article_ids: Sequence[str]) -> dict[str, list[tuple[str, str | None]]]:
+        """For each article id: the other articles of its story, as (article id, source)."""
+        ids = list(dict.fromkeys(article_ids))
+        if not self.has_groups or not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        rows = self.query(
+            f"SELECT m.article_id, o.article_id, a.source FROM minhash m JOIN minhash o ON o.grp = m.grp "
+            f"AND o.article_id != m.article_id JOIN articles a ON a.id = o.article_id WHERE m.article_id IN ({marks}) "
+            "ORDER BY o.rowid", ids)
+        out: dict[str, list[tuple[str, str | None]]] = {}
+        for art, other, source in rows:
+            out.setdefault(art, []).append((other, source))
+        return out
 
     def close(self) -> None:
         self.conn.close()

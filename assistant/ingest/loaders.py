@@ -77,8 +77,16 @@ def make_article(id: object, title: object, text: object, where: str, date: obje
     title = clean_text(str(title or "")).replace("\n", " ") or derive_title(body)
     art_id = str(id).strip() if id is not None else ""
     art_id = art_id or hashlib.sha1(body.encode()).hexdigest()[:16]
-    return Article(id=art_id, title=title, text=body, date=normalize_date(date, where),
+    iso = normalize_date(date, where) or _text_date(body, url)
+    return Article(id=art_id, title=title, text=body, date=iso,
                    source=str(source) if source else None, url=str(url) if url else None)
+
+
+def _text_date(body: str, url: object) -> str | None:
+    """A date the text gives itself (Reuters header, dateline with a year from the URL); see `dates.py`."""
+    from .dates import text_date, year_hint
+
+    return text_date(body, year_hint(url))
 
 
 def _repaired(value: object, name: str, where: str) -> object:
@@ -112,10 +120,9 @@ def load_text(path: Path, data: str, id: str | None = None) -> list[Article]:
 
 
 def load_html(path: Path, data: str, id: str | None = None) -> list[Article]:
-    from .html import extract
+    from .web import page_fields  # trafilatura + htmldate; the old extractor is its fallback
 
-    title, text, date = extract(data)
-    return [make_article(id or path.stem, title, text, str(path), date=date)]
+    return [make_article(**page_fields(data, str(path), id=id or path.stem))]
 
 
 def load_jsonl(path: Path, data: str, errors: list[str] | None = None,

@@ -101,19 +101,43 @@ def _rescore(index: Index, snap: Snapshot, query: str, qvec, bm25, rows,
 
 def _passages(index: Index, snap: Snapshot, scored, k: int, weights: Weights, diversify: bool,
               fetched: Mapping[int, ChunkRow]) -> list[Passage]:
-    pool = scored[: max(k * 4, 20)] if diversify else scored[:k]
+    pool = scored[: max(k * 4, 20)]  # more than k: syndicated copies of one story are dropped below
     wanted = [int(snap.vectors.ids[r]) for r, _ in pool]
     rows = {cid: fetched[cid] for cid in wanted if cid in fetched}
     rows.update(index.store.rows([cid for cid in wanted if cid not in fetched]))
     # A writer may have removed an article since `snap` was taken: its chunks still have vectors in the
     # snapshot but no rows any more. They are skipped, so no answer cites a passage that is gone.
     pool = [(r, s) for r, s in pool if int(snap.vectors.ids[r]) in rows]
+    pool, also_in = _one_article_per_story(index, snap, pool, rows)
     if diversify:
         texts = {r: " ".join(rows[int(snap.vectors.ids[r])].text.split()) for r, _ in pool}
         pool = mmr(snap.vectors.vecs, pool, k, weights.mmr, texts)
     out = []
-    for r, score in pool:
+    for r, score in pool[:k]:
         row = rows[int(snap.vectors.ids[r])]
         out.append(Passage(row.article_id, row.title, f"{row.article_id}#{row.idx}", row.start, row.end, row.text,
-                           round(score, 4), row.date, row.source, row.url))
+                           round(score, 4), row.date, row.source, row.url, also_in.get(row.article_id, [])))
     return out
+
+
+def _one_article_per_story(index: Index, snap: Snapshot, pool: list[tuple[int, float]],
+                           rows: Mapping[int, ChunkRow]) -> tuple[list[tuple[int, float]], dict[str, list[str]]]:
+    """`pool` without the passages of a syndicated copy of a better-ranked article (same story group), and for
+    each kept article the sources (else ids) of its story's other articles ("also in")."""
+    article = {r: rows[int(snap.vectors.ids[r])].article_id for r, _ in pool}
+    others = index.store.groups(list(article.values()))
+    if not others:
+        return pool, {}
+    kept: list[tuple[int, float]] = []
+    shown: set[str] = set()
+    hidden: set[str] = set()
+    for r, s in pool:
+        a = article[r]
+        if a in hidden:
+            continue
+        if a not in shown:
+            shown.add(a)
+            hidden.update(o for o, _ in others.get(a, []) if o not in shown)
+        kept.append((r, s))
+    also = {a: list(dict.fromkeys(src or o for o, src in others[a])) for a in shown if a in others}
+    return kept, also

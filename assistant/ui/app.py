@@ -17,7 +17,9 @@ import gradio as gr  # after the package's __init__, which switched every librar
 
 from ..assistant import Assistant
 from ..errors import AssistantError
+from ..ingest.fetch import is_url
 from ..ingest.loaders import SUFFIXES, load_file, load_paths
+from ..ingest.sources import load_sources
 from . import render
 
 log = logging.getLogger(__name__)
@@ -117,7 +119,32 @@ def _sources_ui(assistant: Assistant):
         stats = assistant.stats()
         summary = f"**{stats['articles']}** articles, **{stats['chunks']}** passages indexed."
         choices = [(f"{a['id']} — {a['title']}"[:120], a["id"]) for a in rows]
-        return render.article_rows(rows), summary, gr.update(choices=choices, value=None)
+        return (render.article_rows(rows), summary, gr.update(choices=choices, value=None),
+                render.article_links_html(rows))
+
+    def fetch(url: str, is_feed: bool):
+        """Fetch a page (or a feed and its linked pages) the user typed, and add it; errors per item."""
+        url = (url or "").strip()
+        if not url:
+            return _status(["Type the http(s) address of a page or feed."]), url, *listing()
+        if not is_url(url):
+            return _status([f"✗ {url[:200]}: only http:// and https:// addresses can be fetched"]), url, *listing()
+        lines: list[str] = []
+        try:
+            articles, errors = load_sources([url], feed=bool(is_feed))
+        except Exception:
+            log.exception("fetching %r failed", url[:200])
+            articles, errors = [], [f"{url[:200]}: something went wrong; the details are in the server log"]
+        lines += [f"✗ {e}" for e in errors]
+        if articles:
+            try:
+                result = assistant.add(articles)
+            except AssistantError as exc:
+                lines.append(f"✗ not added: {exc}")
+            else:
+                lines.insert(0, f"✓ {url[:200]}: {result.added} new, {result.updated} updated, "
+                                f"{result.unchanged} unchanged ({result.chunks} passages embedded)")
+        return _status(lines or ["Nothing found at that address."]), "" if articles else url, *listing()
 
     def upload(paths):
         paths = [p for p in (paths or []) if p]
@@ -165,7 +192,7 @@ def _sources_ui(assistant: Assistant):
         msg = f"✓ removed {article_id}" if removed else f"✗ no article with id {article_id}"
         return _status([msg]), *listing()
 
-    return listing, upload, remove
+    return listing, upload, remove, fetch
 
 
 def _status(lines: list[str]) -> str:
@@ -176,7 +203,7 @@ def _status(lines: list[str]) -> str:
 # ---- layout ---------------------------------------------------------------------------------------
 def build_app(assistant: Assistant) -> gr.Blocks:
     start, respond, finish, reset = _chat_ui(assistant)
-    listing, upload, remove = _sources_ui(assistant)
+    listing, upload, remove, fetch = _sources_ui(assistant)
 
     with gr.Blocks(title="News assistant", analytics_enabled=False) as demo:
         gr.Markdown("## News assistant\nAnswers come only from the indexed articles; every sentence cites "
@@ -225,7 +252,14 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                     with gr.Column(scale=2):
                         remove_id = gr.Dropdown(label="Remove an article", choices=[], elem_id="remove-id")
                         remove_btn = gr.Button("Remove", variant="stop", elem_id="remove")
+                with gr.Row(equal_height=False):
+                    url_box = gr.Textbox(label="Add a web page or feed", placeholder="https://…", scale=4,
+                                         elem_id="fetch-url")
+                    is_feed = gr.Checkbox(label="RSS/Atom feed", value=False, scale=1, elem_id="fetch-feed")
+                    fetch_btn = gr.Button("Fetch", scale=1, elem_id="fetch")
                 status = gr.Markdown(elem_id="sources-status")
+                with gr.Accordion("Originals (date · source · link)", open=False, elem_id="originals-box"):
+                    originals = gr.HTML(elem_id="originals")
 
         # One question = show it, answer it (queued, at most CONCURRENCY at once), unlock the input.
         for trigger, source in [(question.submit, question), (ask.click, question)] + \
@@ -238,10 +272,12 @@ def build_app(assistant: Assistant) -> gr.Blocks:
         for trigger in (new_chat.click, chatbot.clear):
             trigger(reset, None, [chatbot, history, sources_panel], queue=False, api_visibility="private")
 
-        listed = [table, summary, remove_id]
+        listed = [table, summary, remove_id, originals]
         writes: dict[str, Any] = {"concurrency_limit": 1, "concurrency_id": "index-write", "api_visibility": "private"}
         files.upload(upload, files, [status, files, *listed], **writes)
         remove_btn.click(remove, remove_id, [status, *listed], **writes)
+        for trigger in (fetch_btn.click, url_box.submit):
+            trigger(fetch, [url_box, is_feed], [status, url_box, *listed], **writes)
         sources_tab.select(listing, None, listed, queue=False, api_visibility="private")
         demo.load(listing, None, listed, queue=False, api_visibility="private")
         demo.load(lambda: render.placeholder_html(assistant.stats()["articles"]), None, sources_panel, queue=False,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import html
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 from ..errors import InputError
 from ..types import Answer, Citation, Passage
@@ -101,12 +101,43 @@ def _meta(date: str | None, source: str | None, article_id: str, start: int, end
     return '<div class="src-meta">' + " · ".join(parts) + "</div>"
 
 
+def safe_url(url: object) -> str | None:
+    """`url` when it is an absolute http(s) URL (article data is untrusted: no javascript:, data:, file:)."""
+    if not isinstance(url, str) or any(ch in url for ch in "\x00\r\n\t <>\"'`"):
+        return None
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    return url if parts.scheme.lower() in ("http", "https") and parts.netloc else None
+
+
+def link_html(url: object, label: str = "original") -> str:
+    """An escaped link to an http(s) URL (opening in a new tab, no referrer), or the URL as inert text."""
+    ok = safe_url(url)
+    if ok:
+        return f'<a class="src-link" href="{esc(ok)}" target="_blank" rel="noopener noreferrer nofollow">{esc(label)}</a>'
+    return f'<span class="src-url">{esc(url)}</span>' if url else ""
+
+
+def also_in_html(also_in: Sequence[str]) -> str:
+    if not also_in:
+        return ""
+    n = len(also_in)
+    return (f'<span class="src-also" title="{esc(", ".join(also_in))}">also in: {n} source{"s" if n != 1 else ""} '
+            f'({esc(", ".join(also_in[:5]))}{", …" if n > 5 else ""})</span>')
+
+
+def _extras(url: object, also_in: Sequence[str]) -> str:
+    return " · ".join(x for x in (link_html(url), also_in_html(also_in)) if x)
+
+
 def citation_html(c: Citation) -> str:
     qs, qe = quote_in_passage(c)
     quote = f'<span class="src-quote">quote {c.quote_start}–{c.quote_end}</span>'
+    extra = " · ".join(x for x in (quote, _extras(c.url, c.also_in)) if x)
     return (f'<section class="src" id="src-{c.n}" data-n="{c.n}">'
             f'<div class="src-head"><span class="src-n">[{c.n}]</span> <span class="src-title">{esc(c.title)}</span></div>'
-            f"{_meta(c.date, c.source, c.article_id, c.start, c.end, quote)}"
+            f"{_meta(c.date, c.source, c.article_id, c.start, c.end, extra)}"
             f'<div class="src-text">{highlight(c.text, qs, qe, c.quote, short_in_passage(c))}</div></section>')
 
 
@@ -120,7 +151,7 @@ def short_in_passage(c: Citation) -> tuple[int, int] | None:
 def passage_html(n: int, p: Passage) -> str:
     return (f'<section class="src closest" data-n="{n}">'
             f'<div class="src-head"><span class="src-n">{n}.</span> <span class="src-title">{esc(p.title)}</span></div>'
-            f"{_meta(p.date, p.source, p.article_id, p.start, p.end)}"
+            f"{_meta(p.date, p.source, p.article_id, p.start, p.end, _extras(p.url, p.also_in))}"
             f'<div class="src-text">{esc(p.text)}</div></section>')
 
 
@@ -157,6 +188,21 @@ def article_rows(articles: Iterable[Mapping[str, object]]) -> list[list[object]]
     """Rows for the Sources table (Gradio renders "str" cells as text)."""
     return [[a.get("id"), a.get("title"), a.get("date") or "", a.get("source") or "", a.get("chunks") or 0]
             for a in articles]
+
+
+def article_links_html(articles: Iterable[Mapping[str, object]], limit: int = 500) -> str:
+    """The Sources tab's list of originals: date, source, title linking to the article's URL (http/https only)."""
+    items = []
+    for a in list(articles)[:limit]:
+        url = a.get("url")
+        title = esc(a.get("title"))
+        ok = safe_url(url)
+        head = (f'<a href="{esc(ok)}" target="_blank" rel="noopener noreferrer nofollow">{title}</a>' if ok
+                else title)
+        shown_url = f' <span class="src-url">{esc(url)}</span>' if url else ""
+        items.append(f'<li><span class="src-date">{esc(a.get("date") or "undated")}</span> · '
+                     f'<span class="src-source">{esc(a.get("source") or "unknown source")}</span> · {head}{shown_url}</li>')
+    return f'<ul class="article-links">{"".join(items)}</ul>' if items else ""
 
 
 def parse_history(history: object) -> list[dict[str, str]]:
