@@ -11,10 +11,13 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # this checkout's package, not an installed one
 
 from assistant.eval.metrics import exact_match, token_f1
 from assistant.reader.calibrate import halves, reliability
