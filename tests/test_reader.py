@@ -67,8 +67,8 @@ def test_tiny_training_run_exports_and_loads(tmp_path):
 
     data = write_fixture(tmp_path)
     out = tmp_path / "models"
-    assert train.main(["--data", str(data), "--out", str(out), "--work", str(tmp_path / "work"), "--max-steps", "4",
-                       "--batch", "8", "--epochs", "2", "--no-fuse", "--max-minutes", "10"]) == 0
+    assert train.main(["--data", str(data), "--out", str(out), "--work", str(tmp_path / "work"), "--max-steps", "4", "--epochs", "2",
+                       "--batch", "8", "--no-fuse", "--max-minutes", "10"]) == 0
     meta = json.loads((out / "reader.json").read_text())
     assert meta["training"]["steps"] == 4 and 0 < meta["temperature"] and 0 <= meta["threshold"] <= 1
     reader = Reader.load(out / "reader-int8.onnx")
