@@ -20,6 +20,7 @@ from .search.rerank import DEPTH as RERANK_DEPTH
 from .search.rerank import rerank as rerank_passages
 from .search.when import When, parse_when, recency_bonus
 from .types import Answer, Article, Passage
+from .validate import check_filter_types
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +94,7 @@ class Assistant:
         """The k best passages. Without an explicit date filter, a time phrase in `query` ("in 2019", "last
         week", "latest") becomes a date filter or a recency preference (`search/when.py`; `when=False`: never).
         `rerank=True` reorders the top 20 by the reader (slower; see README for when it helps)."""
+        filters = check_filter_types(filters) or None
         if not when or (filters and (filters.get("date_from") or filters.get("date_to"))):
             return self._search(query, k, filters, mode, rerank)
         newest = self.index.store.newest_date()

@@ -16,6 +16,7 @@ from .report import summarize, write_reports
 from .result import Result
 
 MODES = ("dense", "bm25", "hybrid")
+ANSWERS = ("default", "reader", "overlap")
 DEPTH = 10  # MRR@10 and nDCG@10 need at least ten ranked passages
 _MARKER = re.compile(r"\s*\[\d+\]")
 
@@ -97,8 +98,9 @@ def add_arguments(sub) -> None:
     p.add_argument("--seed", type=int, metavar="S", default=0, help="seed for --sample (default: 0)")
     p.add_argument("--split-file", metavar="FILE", help="JSON {split: [article ids]}: ask only questions of --split")
     p.add_argument("--split", default="test", help="which split of --split-file to ask (default: test)")
-    p.add_argument("--answers", choices=("reader", "overlap"), default="reader",
-                   help="how answers are chosen: the trained reader (default) or the reader-free overlap scorer")
+    p.add_argument("--answers", choices=ANSWERS, default="default",
+                   help="default: quotes by the overlap scorer, short answers by the reader; reader: quotes, refusal "
+                        "and short answers by the reader alone; overlap: the overlap scorer without short answers")
     p.add_argument("--rerank", action="store_true", help="rerank passages with the reader (search and ask)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=run_cli, opens_index=False)
@@ -121,10 +123,10 @@ def run_cli(args: argparse.Namespace) -> int:
     modes = MODES if args.compare else ("hybrid",)
     depth = max(DEPTH, *args.k)
     loaded, skipped = load_paths(articles)  # as add_path(strict=False), but the skipped files are reported
-    from ..answer import ExtractiveGenerator
+    from ..answer import ExtractiveGenerator, ReaderGenerator
 
-    assistant = Assistant.open(index, generator=ExtractiveGenerator() if args.answers == "overlap" else None,
-                               rerank=args.rerank)
+    generator = {"default": None, "reader": ReaderGenerator(), "overlap": ExtractiveGenerator(reader=None)}[args.answers]
+    assistant = Assistant.open(index, generator=generator, rerank=args.rerank)
     try:
         added = assistant.add(loaded, progress=not args.quiet)
         warnings = [f"skipped {e}" for e in skipped] + prepare(assistant, items)
