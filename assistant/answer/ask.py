@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 
 from ..search import MAX_QUERY_CHARS, check_query
 from ..types import Answer, Passage
@@ -25,6 +26,8 @@ def answer(question: str, history: Sequence[Mapping[str, str]], filters: Mapping
     if not passages:
         result = refusal(question, passages)
     else:
+        if history and not context.history:
+            context = replace(context, history=tuple(history))
         result = generator.generate(standalone, passages, context)
     result.question, result.condensed_question = question, standalone
     return result

@@ -1,7 +1,7 @@
 """The seam between retrieval and answering: a `Generator` turns passages into a cited `Answer`, or refuses."""
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -18,6 +18,8 @@ class Context:
 
     encode: Callable[[Sequence[str]], np.ndarray]  # L2-normalised vectors, one per text (the index's encoder)
     term_weights: Callable[[str], dict[str, float]]  # the question's terms weighted by corpus idf, names included
+    history: Sequence[Mapping[str, str]] = ()  # the conversation so far ({role, content}), for generators that chat
+    on_token: Callable[[str], None] | None = None  # receives a streaming generator's draft text as it is written
 
 
 class Generator(Protocol):
