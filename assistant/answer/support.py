@@ -51,7 +51,7 @@ def numbers(text: str) -> set[str]:
 
 def names(text: str) -> set[str]:
     """Capitalised words that are not function words; a sentence's first word only when it is not an opener."""
-    out = set()
+    out: set[str] = set()
     for m in _WORD.finditer(text):
         word = re.sub(r"[’']s?$", "", m.group(0))
         if "-" in word:  # al-Sarraj, Abu-Dhabi: the capitalised parts are the name
