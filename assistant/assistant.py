@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from .answer import Context, ExtractiveGenerator, Generator, Tuning, answer
@@ -61,9 +62,12 @@ class Assistant:
         return search(self.index, query, k=k, filters=filters, mode=mode, weights=self.weights)
 
     def ask(self, question: str, history: Sequence[Mapping[str, str]] | None = None,
-            filters: Mapping[str, object] | None = None) -> Answer:
+            filters: Mapping[str, object] | None = None, generator: Generator | None = None,
+            on_token: Callable[[str], None] | None = None) -> Answer:
+        """`generator` overrides the assistant's for this question; `on_token` receives a language model's draft."""
+        context = replace(self.context, on_token=on_token) if on_token else self.context
         return answer(question, history or [], filters, lambda q, k, f: self.search(q, k=k, filters=f),
-                      self.generator, self.context)
+                      generator or self.generator, context)
 
     def article(self, article_id: str) -> Article | None:
         return self.index.store.article(article_id)
