@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import replace
 from pathlib import Path
 
 from .answer import Context, ExtractiveGenerator, Generator, Tuning, answer
+from .answer.base import with_chat
 from .encoders import Encoder
 from .errors import InputError
 from .index import AddResult, Index
@@ -65,7 +65,7 @@ class Assistant:
             filters: Mapping[str, object] | None = None, generator: Generator | None = None,
             on_token: Callable[[str], None] | None = None) -> Answer:
         """`generator` overrides the assistant's for this question; `on_token` receives a language model's draft."""
-        context = replace(self.context, on_token=on_token) if on_token else self.context
+        context = with_chat(self.context, on_token=on_token)
         return answer(question, history or [], filters, lambda q, k, f: self.search(q, k=k, filters=f),
                       generator or self.generator, context)
 

@@ -47,9 +47,7 @@ def test_crafted_reply_only_verified_sentences_reach_the_user(assistant):
     reply, good, other = crafted(passages)
     with FakeLLM(reply) as fake:
         streamed: list[str] = []
-        a = llm_assistant(assistant, fake.url)
-        a.context = type(a.context)(a.context.encode, a.context.term_weights, on_token=streamed.append)
-        ans = a.ask(CARD_QUESTION)
+        ans = llm_assistant(assistant, fake.url).ask(CARD_QUESTION, on_token=streamed.append)
     assert ans.generator == "llm" and not ans.refused and "".join(streamed).strip() == reply
     assert [c.verified for c in ans.claims] == [True, False, False, True, False, False]
     assert "17" not in ans.text and "Greece" not in ans.text and GOOD in ans.text

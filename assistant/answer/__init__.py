@@ -1,6 +1,6 @@
 """From passages to a cited answer: the `Generator` seam, the extractive composer, follow-up condensing."""
 from .ask import answer
-from .base import REFUSAL, Context, Generator, refusal
+from .base import REFUSAL, ChatContext, Context, Generator, refusal
 from .extractive import ExtractiveGenerator, Tuning
 
-__all__ = ["REFUSAL", "Context", "ExtractiveGenerator", "Generator", "Tuning", "answer", "refusal"]
+__all__ = ["REFUSAL", "ChatContext", "Context", "ExtractiveGenerator", "Generator", "Tuning", "answer", "refusal"]

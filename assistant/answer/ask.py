@@ -2,11 +2,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import replace
 
 from ..search import MAX_QUERY_CHARS, check_query
 from ..types import Answer, Passage
-from .base import Context, Generator, refusal
+from .base import Context, Generator, refusal, with_chat
 from .conversation import condense
 
 DEFAULT_PASSAGES = 6
@@ -26,8 +25,6 @@ def answer(question: str, history: Sequence[Mapping[str, str]], filters: Mapping
     if not passages:
         result = refusal(question, passages)
     else:
-        if history and not context.history:
-            context = replace(context, history=tuple(history))
-        result = generator.generate(standalone, passages, context)
+        result = generator.generate(standalone, passages, with_chat(context, history))
     result.question, result.condensed_question = question, standalone
     return result

@@ -104,12 +104,13 @@ class LLMGenerator:
 
     def generate(self, question: str, passages: Sequence[Passage], context: Context) -> Answer:
         shown = list(passages[: self.prompt_passages])
+        on_token = getattr(context, "on_token", None)
         try:
             pieces = []
-            for piece in self.client.stream(self.messages(question, shown, context.history)):
+            for piece in self.client.stream(self.messages(question, shown, getattr(context, "history", ()))):
                 pieces.append(piece)
-                if context.on_token is not None:
-                    context.on_token(piece)
+                if on_token is not None:
+                    on_token(piece)
             draft = "".join(pieces)
         except LLMError as exc:
             log.warning("language model failed: %s", exc)
