@@ -21,10 +21,13 @@ from ..text.sentences import sentence_spans
 from ..text.stopwords import STOPWORDS
 from ..text.tokens import tokenize
 
-# Fitted by benchmarks/fit_support.py on SQuAD *train* paragraphs (see benchmarks/results/support_fit.json):
+# Fitted by benchmarks/fit_support.py on SQuAD *train* paragraphs (benchmarks/results/support_fit.json):
 # score = COVERAGE_WEIGHT * content-word coverage + (1 - COVERAGE_WEIGHT) * MiniLM cosine, best window.
-COVERAGE_WEIGHT = 0.5
-THRESHOLD = 0.6
+# 821 labelled claims from 200 train questions (358 supported: gold sentences and question+answer rewrites;
+# 463 not: the same claims against the closest other paragraph, or with another question's answer swapped in):
+# accuracy 0.953 and 3.5 % of unsupported claims accepted at the middle of the accuracy plateau.
+COVERAGE_WEIGHT = 0.6
+THRESHOLD = 0.65
 PAIR_PENALTY = 0.03
 
 # Sentences that talk to a language model are never evidence: an article saying "ignore previous instructions
