@@ -124,6 +124,7 @@ def main() -> int:
     ap.add_argument("--squad-n", type=int, default=300)
     ap.add_argument("--workdir", default="/tmp/news-assistant-llm-bench")
     ap.add_argument("--no-model", action="store_true", help="crafted fabrications only")
+    ap.add_argument("--out", default="llm_verify.json", help="file name in benchmarks/results/")
     args = ap.parse_args()
     workdir = Path(args.workdir)
     workdir.mkdir(parents=True, exist_ok=True)
@@ -149,7 +150,7 @@ def main() -> int:
         print(f"| {label} | {r.get('questions', '-')} | {r.get('sentences', '-')} | {r.get('kept_share', '-')} | "
               f"{r.get('grounded_share', '-')} | {r.get('states_answer_share', '-')} | {r.get('fell_back', '-')} | "
               f"{r['caught']}/{r['crafted']} |")
-    out = ROOT / "benchmarks" / "results" / "llm_verify.json"
+    out = ROOT / "benchmarks" / "results" / args.out
     out.write_text(json.dumps(report, indent=2))
     return 0
 
