@@ -22,6 +22,8 @@ def test_numbers_and_names():
     assert names("However, Haftar met al-Sarraj in Abu Dhabi.") == {"Haftar", "Sarraj", "Abu", "Dhabi"}
     assert missing("Hifter sent 20 drones.", "Haftar sent twenty drones.") == []
     assert missing("Haftar sent 25 drones to Greece.", "Haftar sent 20 drones.") == ["25", "Greece"]
+    assert missing("Qaddafi met Arno.", "Gaddafi met Arnaud.") == []
+    assert missing("The treaty was signed, according to Norway.", "The North signed the treaty.") == ["Norway"]
 
 
 @pytest.fixture(scope="module")

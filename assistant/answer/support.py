@@ -9,14 +9,16 @@ becomes the citation's quote. `benchmarks/fit_support.py` fitted the weight and 
 """
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
+from rapidfuzz.distance import Levenshtein
 
-from ..text.names import is_variant
+from ..text.names import is_variant, skeleton
 from ..text.sentences import sentence_spans
 from ..text.stopwords import STOPWORDS
 from ..text.tokens import tokenize
@@ -76,12 +78,22 @@ def missing(claim: str, evidence: str) -> list[str]:
     lost = [n for n in sorted(numbers(claim)) if n not in have_numbers]
     words = {re.sub(r"[’']s?$", "", w).lower() for w in _WORD.findall(evidence)}
     words |= {part for w in list(words) if "-" in w for part in w.split("-") if part}
+    written_as_names = {n.lower() for n in names(evidence)}
     for name in sorted(names(claim)):
         low = name.lower()
-        if low in words or any(len(low) >= 4 and len(w) >= 4 and is_variant(low, w) for w in words):
+        if low in words or any(spelled_alike(low, w) for w in written_as_names):
             continue
         lost.append(name)
     return lost
+
+
+def spelled_alike(a: str, b: str) -> bool:
+    """A transliteration (Hifter/Haftar, Qaddafi/Gaddafi, Arno/Arnaud), not merely a shared start: `is_variant`
+    with at most two edits unless the consonant skeletons agree (Norway is not North)."""
+    if len(a) < 4 or len(b) < 4 or not is_variant(a, b):
+        return False
+    shared = len(os.path.commonprefix([a, b]))
+    return skeleton(a) == skeleton(b) or Levenshtein.distance(a, b) <= 2 or shared >= min(len(a), len(b)) - 1
 
 
 @dataclass
