@@ -3,10 +3,11 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 
 from .answer import Context, ExtractiveGenerator, Generator, ReaderGenerator, ReaderTuning, Tuning, answer
+from .answer.base import with_chat
 from .encoders import Encoder
 from .errors import InputError
 from .index import AddResult, Index
@@ -121,9 +122,12 @@ class Assistant:
         return rerank_passages(check_query(query), found, shipped(), weights)[:k]
 
     def ask(self, question: str, history: Sequence[Mapping[str, str]] | None = None,
-            filters: Mapping[str, object] | None = None) -> Answer:
+            filters: Mapping[str, object] | None = None, generator: Generator | None = None,
+            on_token: Callable[[str], None] | None = None) -> Answer:
+        """`generator` overrides the assistant's for this question; `on_token` receives a language model's draft."""
+        context = with_chat(self.context, on_token=on_token)
         return answer(question, history, filters, lambda q, k, f: self.search(q, k=k, filters=f),
-                      self.generator, self.context)
+                      generator or self.generator, context)
 
     def article(self, article_id: str) -> Article | None:
         return self.index.store.article(article_id)

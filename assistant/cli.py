@@ -32,6 +32,10 @@ def _print_answer(ans, as_json: bool) -> None:
     if ans.short:
         print(f"Short answer: {ans.short}")
     print(ans.text)
+    for claim in ans.claims:
+        if not claim.verified and ans.generator == "llm":
+            print(f"  dropped: “{claim.text}” ({claim.note})" if claim.text not in ans.text
+                  else f"  unverified: “{claim.text}” ({claim.note})")
     for c in ans.citations:
         print(f"  [{c.n}] {c.title} ({c.date or 'undated'}) {c.article_id} chars {c.quote_start}-{c.quote_end}")
         print(f"      “{' '.join(c.quote.split())}”")
@@ -82,11 +86,42 @@ def cmd_search(a, args) -> int:
     return 0
 
 
+def _llm_generator(args):
+    """`--llm URL|local` (or ASSISTANT_LLM_URL when `--llm` is given without a value): the LLM generator, or None."""
+    choice = getattr(args, "llm", None)
+    if not choice:
+        return None
+    from .answer.llm import LLMGenerator
+
+    if choice == "local":
+        print("starting the local model (SmolLM2-135M on llama.cpp)…", file=sys.stderr)
+        return LLMGenerator.local(model=args.llm_model, strict=not args.show_unverified)
+    return LLMGenerator.from_env(None if choice == "env" else choice, model=args.llm_model,
+                                 strict=not args.show_unverified)
+
+
 def cmd_ask(a, args) -> int:
     if args.rerank is not None:
         a.rerank = args.rerank
-    _print_answer(a.ask(args.question, filters=_filters(args)), args.json)
+    generator = _llm_generator(args)
+    if generator is not None:
+        a.generator = generator
+    try:
+        ans = a.ask(args.question, filters=_filters(args))
+    finally:
+        if generator is not None:
+            generator.close()
+    if ans.note and not args.json:
+        print(f"note: {ans.note}", file=sys.stderr)
+    _print_answer(ans, args.json)
     return 0
+
+
+def cmd_serve_llm(args) -> int:
+    from .llm.server import main as serve
+
+    return serve([*(["--model", args.model] if args.model else []), "--port", str(args.port),
+                  *(["--threads", str(args.threads)] if args.threads else [])])
 
 
 def cmd_chat(a, args) -> int:
@@ -196,6 +231,13 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("question")
     rerank(p)
     p.add_argument("--json", action="store_true")
+    p.add_argument("--llm", nargs="?", const="env", metavar="URL|local",
+                   help="write the answer with a language model: an OpenAI-compatible base URL, `local` for the "
+                        "packaged SmolLM2 (needs the [llm] extra), or no value for ASSISTANT_LLM_URL; "
+                        "every sentence is checked against the passage it cites")
+    p.add_argument("--llm-model", help="model name at the endpoint (ASSISTANT_LLM_MODEL), or a GGUF with `local`")
+    p.add_argument("--show-unverified", action="store_true",
+                   help="keep sentences that fail the check, marked (unverified), instead of dropping them")
     filters(p)
     add("chat", cmd_chat, "an interactive conversation with follow-up questions")
     p = add("remove", cmd_remove, "remove an article and its passages")
@@ -203,6 +245,11 @@ def parser() -> argparse.ArgumentParser:
     writer(p)
     p = add("stats", cmd_stats, "article and chunk counts and build settings")
     p.add_argument("--json", action="store_true")
+    p = add("serve-llm", cmd_serve_llm, "serve the local model (OpenAI-compatible, loopback) until Ctrl-C")
+    p.add_argument("--model", help="a GGUF file (default: the packaged SmolLM2-135M-Instruct)")
+    p.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
+    p.add_argument("--threads", type=int, help="CPU threads (default: half the cores)")
+    p.set_defaults(opens_index=False)
     add("check", cmd_check, "verify the index's integrity (exit 0 when sound, 1 when not)").set_defaults(opens_index=False)
     try:
         from .eval.runner import add_arguments

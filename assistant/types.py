@@ -76,6 +76,21 @@ class Citation:
 
 
 @dataclass
+class Claim:
+    """One sentence of a generated answer and whether the passage it cites holds it (see answer/verify.py)."""
+
+    text: str  # the sentence without its markers
+    markers: list[int]  # passage numbers the model cited (1-based, as numbered in its prompt)
+    score: float  # support by the best cited (or re-pointed) passage, in [0, 1]
+    verified: bool
+    note: str = ""  # why it failed, or that its marker was re-pointed
+    cited: list[int] = field(default_factory=list)  # citation numbers it carries in the answer (verified only)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
 class Answer:
     text: str
     citations: list[Citation] = field(default_factory=list)
@@ -85,6 +100,9 @@ class Answer:
     condensed_question: str = ""
     confidence: float = 0.0  # score of the best supporting sentence; refusal happens below a calibrated bar
     short: str | None = None  # the short answer inside the first quote (the reader's span), when sure enough
+    claims: list[Claim] = field(default_factory=list)  # per generated sentence (language-model answers only)
+    generator: str = "extractive"  # "llm" when a language model wrote the text
+    note: str = ""  # e.g. why a language-model answer fell back to the extractive one
 
     def to_dict(self) -> dict:
         return {
@@ -95,5 +113,8 @@ class Answer:
             "confidence": self.confidence,
             "short": self.short,
             "citations": [c.to_dict() for c in self.citations],
+            "claims": [c.to_dict() for c in self.claims],
+            "generator": self.generator,
+            "note": self.note,
             "passages": [p.to_dict() for p in self.passages],
         }

@@ -184,3 +184,39 @@ def test_parse_history_accepts_lists_and_json_and_rejects_the_rest():
     for bad in ("{", {"role": "user"}, [{"role": "user", "content": 3}], ["hi"]):
         with pytest.raises(InputError):
             render.parse_history(bad)
+
+
+def test_llm_mode_streams_the_draft_then_shows_the_checked_answer(assistant):
+    """The chat's language-model setting: draft updates while the model writes, then the verified answer, the
+    fabricated sentence struck through and labelled (never shown as fact)."""
+    from fake_llm import FakeLLM
+    from test_verify import GOOD
+
+    from assistant.answer.llm import LLMGenerator
+    from assistant.llm import ChatClient
+
+    passages = assistant.search(CARD_QUESTION, k=6)
+    good = next(i for i, p in enumerate(passages) if GOOD in p.text) + 1
+    with FakeLLM(f"{GOOD} [{good}]. Turkey sent 400 jets to Libya [{good}].") as fake:
+        writers = app.Writers()
+        writers.made[app.ENDPOINT] = LLMGenerator(ChatClient(fake.url, timeout=5), strict=False)
+        _, respond, _, _ = app._chat_ui(assistant, writers)
+        updates = list(respond(CARD_QUESTION, [], [], mode=app.ENDPOINT))
+    drafts = [u[0][-1]["content"] for u in updates[:-1]]
+    assert drafts and all(d.startswith("*Draft") for d in drafts)
+    chat, history, panel = updates[-1]
+    final = chat[-1]["content"]
+    assert "**\\[1\\]**" in final and "~~Turkey sent 400 jets to Libya\\.~~ *(unverified" in final
+    assert "Draft" not in final and 'data-n="1"' in panel
+    assert history[-1]["role"] == "assistant"
+
+
+def test_llm_mode_with_the_endpoint_down_falls_back_with_a_note(assistant):
+    from assistant.answer.llm import LLMGenerator
+    from assistant.llm import ChatClient
+
+    writers = app.Writers()
+    writers.made[app.LOCAL] = LLMGenerator(ChatClient(f"http://127.0.0.1:{app.free_port()}", timeout=2))
+    _, respond, _, _ = app._chat_ui(assistant, writers)
+    chat, _, _ = list(respond(CARD_QUESTION, [], [], mode=app.LOCAL))[-1]
+    assert "lacks a military base near Libya" in chat[-1]["content"] and "cannot reach" in chat[-1]["content"]

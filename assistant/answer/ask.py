@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping, Sequence
 from ..search import MAX_QUERY_CHARS, check_query
 from ..types import Answer, Passage
 from ..validate import check_history
-from .base import Context, Generator, refusal
+from .base import Context, Generator, refusal, with_chat
 from .conversation import condense
 
 DEFAULT_PASSAGES = 6
@@ -27,6 +27,6 @@ def answer(question: str, history: Sequence[Mapping[str, str]] | None, filters: 
     if not passages:
         result = refusal(question, passages)
     else:
-        result = generator.generate(standalone, passages, context)
+        result = generator.generate(standalone, passages, with_chat(context, history))
     result.question, result.condensed_question = question, standalone
     return result

@@ -1,7 +1,7 @@
 """The seam between retrieval and answering: a `Generator` turns passages into a cited `Answer`, or refuses."""
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -18,6 +18,27 @@ class Context:
 
     encode: Callable[[Sequence[str]], np.ndarray]  # L2-normalised vectors, one per text (the index's encoder)
     term_weights: Callable[[str], dict[str, float]]  # the question's terms weighted by corpus idf, names included
+
+
+@dataclass(frozen=True)
+class ChatContext(Context):
+    """A `Context` for generators that chat: the conversation so far and where to stream a draft.
+
+    Passed only when there is a history or a listener, so a plain turn still gets just the two scoring tools.
+    """
+
+    history: Sequence[Mapping[str, str]] = ()  # {role, content} turns before this question
+    on_token: Callable[[str], None] | None = None  # receives a streaming generator's draft text as it is written
+
+
+def with_chat(context: Context, history: Sequence[Mapping[str, str]] = (),
+              on_token: Callable[[str], None] | None = None) -> Context:
+    """`context` plus the conversation and a draft listener, when there is either."""
+    history = tuple(history) or tuple(getattr(context, "history", ()))
+    on_token = on_token or getattr(context, "on_token", None)
+    if not history and on_token is None:
+        return context
+    return ChatContext(context.encode, context.term_weights, history, on_token)
 
 
 class Generator(Protocol):

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import logging
 import os
+import queue
 import socket
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +34,8 @@ EXAMPLES = [
 MAX_UPLOAD_FILES = 20
 MAX_UPLOAD_BYTES = 5 * 2**20
 CONCURRENCY = 2  # answers are CPU-bound; more parallel requests would only slow each other down
+EXTRACTIVE, LOCAL, ENDPOINT = "Quoted sentences", "Local model (SmolLM2)", "Endpoint (ASSISTANT_LLM_URL)"
+MODES = [EXTRACTIVE, LOCAL, ENDPOINT]
 UNEXPECTED = "Something went wrong while answering; please try again. (The details are in the server log.)"
 
 CSS = """
@@ -70,8 +74,32 @@ def open_assistant(index: str | os.PathLike, seeds: str | os.PathLike | None) ->
 
 
 # ---- handlers -------------------------------------------------------------------------------------
-def _chat_ui(assistant: Assistant):
+class Writers:
+    """The language-model generators, started on first use and shared by all sessions (one model server)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.made: dict[str, Any] = {}
+
+    def get(self, mode: str):
+        """None for the extractive answer; raises AssistantError when the chosen model cannot be set up."""
+        if mode not in (LOCAL, ENDPOINT):
+            return None
+        with self.lock:
+            if mode not in self.made:
+                from ..answer.llm import LLMGenerator  # only when asked for: the default path loads no client
+
+                self.made[mode] = LLMGenerator.local(strict=False) if mode == LOCAL else LLMGenerator.from_env(strict=False)
+            return self.made[mode]
+
+    def close(self) -> None:
+        for g in self.made.values():
+            g.close()
+
+
+def _chat_ui(assistant: Assistant, writers: Writers | None = None):
     """Event handlers of the chat tab; the conversation lives in per-session gr.State, never in globals."""
+    writers = writers or Writers()
 
     def start(question: str, chat: list):
         """Show the question at once, lock the input and show the busy state."""
@@ -82,25 +110,35 @@ def _chat_ui(assistant: Assistant):
         return (gr.update(value="", interactive=False), gr.update(interactive=False, value="Answering…"),
                 chat, question, render.busy_html(question))
 
-    def respond(question: str, chat: list, history: list, date_from: str = "", date_to: str = "", source: str = ""):
+    def respond(question: str, chat: list, history: list, date_from: str = "", date_to: str = "", source: str = "",
+                mode: str = EXTRACTIVE):
+        """Yields the model's draft as it streams, then the verified answer in its place."""
         chat, history = list(chat or []), list(history or [])
         if not question.strip():
             gr.Warning("The question is empty; type a question about the articles.")
-            return gr.skip(), gr.skip(), gr.skip()
+            yield gr.skip(), gr.skip(), gr.skip()
+            return
         filters = {k: v.strip() for k, v in (("date_from", date_from), ("date_to", date_to), ("source", source))
                    if v and v.strip()}
         try:
-            ans = assistant.ask(question, history, filters=filters or None)
+            generator = writers.get(mode)
+            if generator is None:
+                ans = assistant.ask(question, history, filters=filters or None)
+            else:
+                ans = yield from _streamed(assistant, generator, question, history, filters, chat)
         except AssistantError as exc:
             chat.append({"role": "assistant", "content": render.error_markdown(str(exc))})
-            return chat, history, render.error_html(str(exc))
+            yield chat, history, render.error_html(str(exc))
+            return
         except Exception:  # never show a traceback in the browser
             log.exception("answering %r failed", question[:200])
             chat.append({"role": "assistant", "content": render.error_markdown(UNEXPECTED)})
-            return chat, history, render.error_html(UNEXPECTED)
-        chat.append({"role": "assistant", "content": render.answer_markdown(ans)})
+            yield chat, history, render.error_html(UNEXPECTED)
+            return
+        content = render.answer_markdown(ans) if generator is None else render.llm_answer_markdown(ans)
+        chat.append({"role": "assistant", "content": content})
         history += [{"role": "user", "content": question}, {"role": "assistant", "content": ans.text}]
-        return chat, history[-render.MAX_HISTORY_TURNS:], render.sources_html(ans)
+        yield chat, history[-render.MAX_HISTORY_TURNS:], render.sources_html(ans)
 
     def finish():
         return gr.update(interactive=True), gr.update(interactive=True, value="Ask")
@@ -109,6 +147,30 @@ def _chat_ui(assistant: Assistant):
         return [], [], render.placeholder_html(assistant.stats()["articles"])
 
     return start, respond, finish, reset
+
+
+def _streamed(assistant: Assistant, generator, question: str, history: list, filters: dict, chat: list):
+    """Run the turn in a thread; yield the chat with the growing draft; return the checked answer."""
+    pieces: queue.Queue = queue.Queue()
+    result: dict[str, Any] = {}
+
+    def work() -> None:
+        try:
+            result["answer"] = assistant.ask(question, history, filters=filters or None, generator=generator,
+                                             on_token=pieces.put)
+        except BaseException as exc:  # re-raised in the handler, which turns it into a message
+            result["error"] = exc
+        finally:
+            pieces.put(None)
+
+    threading.Thread(target=work, daemon=True).start()
+    draft = ""
+    while (piece := pieces.get()) is not None:
+        draft += piece
+        yield chat + [{"role": "assistant", "content": render.draft_markdown(draft)}], gr.skip(), gr.skip()
+    if "error" in result:
+        raise result["error"]
+    return result["answer"]
 
 
 def _sources_ui(assistant: Assistant):
@@ -201,8 +263,8 @@ def _status(lines: list[str]) -> str:
 
 
 # ---- layout ---------------------------------------------------------------------------------------
-def build_app(assistant: Assistant) -> gr.Blocks:
-    start, respond, finish, reset = _chat_ui(assistant)
+def build_app(assistant: Assistant, writers: Writers | None = None) -> gr.Blocks:
+    start, respond, finish, reset = _chat_ui(assistant, writers)
     listing, upload, remove, fetch = _sources_ui(assistant)
 
     with gr.Blocks(title="News assistant", analytics_enabled=False) as demo:
@@ -232,6 +294,9 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                                 date_from = gr.Textbox(label="From date", placeholder="YYYY-MM-DD", elem_id="date-from")
                                 date_to = gr.Textbox(label="To date", placeholder="YYYY-MM-DD", elem_id="date-to")
                                 source_filter = gr.Textbox(label="Source", placeholder="e.g. AFP", elem_id="source")
+                        mode = gr.Radio(MODES, value=EXTRACTIVE, label="Answer with", elem_id="answer-mode",
+                                        info="A model writes the answer; every sentence is checked against the "
+                                             "passage it cites, and one that fails is struck through.")
                         new_chat = gr.Button("New conversation", size="sm", elem_id="new-chat")
                     with gr.Column(scale=4):
                         sources_panel = gr.HTML(render.placeholder_html(), elem_id="sources", label="Sources",
@@ -266,7 +331,8 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                 [(b.click, b) for b in examples]:
             trigger(start, [source, chatbot], [question, ask, chatbot, pending, sources_panel], queue=False,
                     api_visibility="private") \
-                .then(respond, [pending, chatbot, history, date_from, date_to, source_filter], [chatbot, history, sources_panel],
+                .then(respond, [pending, chatbot, history, date_from, date_to, source_filter, mode],
+                      [chatbot, history, sources_panel],
                       show_progress="minimal", api_visibility="private") \
                 .then(finish, None, [question, ask], queue=False, api_visibility="private")
         for trigger in (new_chat.click, chatbot.clear):

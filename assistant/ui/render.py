@@ -61,6 +61,31 @@ def answer_markdown(answer: Answer) -> str:
     return body
 
 
+def llm_answer_markdown(answer: Answer) -> str:
+    """A language model's verified answer: checked sentences with their markers; any sentence that failed the
+    check struck through and labelled, so it is never read as fact; a fallback says why."""
+    if answer.generator != "llm":
+        body = answer_markdown(answer)
+        return f"{body}\n\n*{escape_markdown(shorten(answer.note, 400))}*" if answer.note else body
+    parts = []
+    for claim in answer.claims:
+        text = escape_markdown(shorten(claim.text, 1000))
+        if claim.verified:
+            parts.append(text + " " + "".join(f"**\\[{n}\\]**" for n in claim.cited))
+        elif claim.text in answer.text:  # kept with strict=False: shown, but never as fact
+            parts.append(f"~~{text}~~ *(unverified: {escape_markdown(claim.note)})*")
+    dropped = sum(not c.verified and c.text not in answer.text for c in answer.claims)
+    if dropped:
+        parts.append(f"\n\n*{dropped} sentence{'s' if dropped > 1 else ''} of the model's draft dropped: "
+                     "not supported by the passage cited.*")
+    return " ".join(parts)
+
+
+def draft_markdown(draft: str) -> str:
+    """The model's text while it streams: plainly a draft, to be replaced by the checked answer."""
+    return f"*Draft, being checked against the passages…*\n\n{escape_markdown(shorten(draft))}"
+
+
 def error_markdown(message: str) -> str:
     return f"⚠️ {escape_markdown(shorten(message, 600))}"
 
