@@ -34,15 +34,17 @@ class Assistant:
     def open(cls, path: str | os.PathLike = "index", encoder: str | Encoder | None = None,
              chunking: ChunkSettings | None = None, generator: Generator | None = None, create: bool = True,
              lock_timeout: float | None = None, weights: Weights = Weights(),
-             tuning: ReaderTuning | Tuning | None = None, rerank: bool = False) -> Assistant:
+             tuning: ReaderTuning | Tuning | None = None, rerank: bool = False, read_only: bool = False) -> Assistant:
         """Open the index at `path`, creating an empty one when missing (with `create=False`, an `IndexMissingError`).
 
         `encoder`: a registered name or an `Encoder` object, for a new index. `weights` tune retrieval; `tuning`
         the answers: a `ReaderTuning` for the reader (the default), a `Tuning` for the reader-free extractive
         composer (ignored when a `generator` is given). Writers wait up to `lock_timeout` seconds
-        (default `ASSISTANT_LOCK_TIMEOUT` or 600) for another writer.
+        (default `ASSISTANT_LOCK_TIMEOUT` or 600) for another writer. `read_only=True` opens an existing index
+        for serving only (several app replicas beside one writer): each search sees the newest published generation.
         """
-        index = Index(path, encoder=encoder, chunking=chunking, lock_timeout=lock_timeout, create=create)
+        index = Index(path, encoder=encoder, chunking=chunking, lock_timeout=lock_timeout, create=create,
+                      read_only=read_only)
         if generator is None and isinstance(tuning, Tuning):
             generator = ExtractiveGenerator(tuning)
         elif generator is None and isinstance(tuning, ReaderTuning):
@@ -56,8 +58,23 @@ class Assistant:
     def add(self, articles: Iterable[Article], progress: bool = False) -> AddResult:
         return self.index.add(list(articles), progress=progress)
 
-    def add_path(self, *paths: str | os.PathLike, strict: bool = True, progress: bool = False) -> AddResult:
-        """Load files or folders and add their articles; with `strict`, one bad file stops everything."""
+    def add_path(self, *paths: str | os.PathLike, strict: bool = True, progress: bool = False,
+                 engine: str = "local", address: str | None = None, commit_every: int | None = None) -> AddResult:
+        """Load files or folders and add their articles; with `strict`, one bad file stops everything.
+
+        `engine="ray"` reads, chunks and embeds on a Ray cluster (`address`: "auto", "ray://host:port", or None for
+        a local runtime) and writes here, one generation per `commit_every` chunks (assistant/ingest/distributed.py).
+        """
+        if engine == "ray":
+            from .ingest.distributed import DEFAULT_COMMIT_EVERY, ingest
+
+            result, errors = ingest(self.index, paths, address=address, progress=progress,
+                                    commit_every=commit_every or DEFAULT_COMMIT_EVERY, strict=strict)
+            if errors and strict:
+                raise InputError("; ".join(errors))
+            return result
+        if engine != "local":
+            raise InputError(f"unknown engine {engine!r}; use 'local' or 'ray'")
         articles, errors = load_paths(paths)
         if errors and strict:
             raise InputError("; ".join(errors))

@@ -40,10 +40,19 @@ def _print_answer(ans, as_json: bool) -> None:
 def cmd_index(a, args) -> int:
     from .ingest.loaders import load_paths
 
-    articles, errors = load_paths(args.paths or ["seeds"])
+    paths, address = list(args.paths), args.ray
+    if address and address != "auto" and ":" not in address:  # `--ray seeds`: a path, not an address
+        paths, address = [*paths, address], ""
+    if args.ray is not None:
+        from .ingest.distributed import ingest
+
+        result, errors = ingest(a.index, paths or ["seeds"], address=address or None, progress=not args.quiet,
+                                commit_every=args.commit_every)
+    else:
+        articles, errors = load_paths(paths or ["seeds"])
+        result = a.add(articles, progress=not args.quiet)
     for err in errors:
         print(f"error: {err}", file=sys.stderr)
-    result = a.add(articles, progress=not args.quiet)
     counts = a.stats()
     print(f"indexed {result.added} new, {result.updated} changed, {result.unchanged} unchanged articles "
           f"({result.chunks} chunks); index holds {counts['articles']} articles, {counts['chunks']} chunks")
@@ -154,6 +163,11 @@ def parser() -> argparse.ArgumentParser:
                    help=f"encoder for a new index (default {DEFAULT_ENCODER}; an existing index keeps its own)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--rebuild", action="store_true", help="discard the existing index and build it anew")
+    p.add_argument("--ray", nargs="?", const="", default=None, metavar="ADDRESS",
+                   help="read, chunk and embed on Ray: ADDRESS 'auto' or 'ray://host:port' (none: a local Ray "
+                        "runtime on this machine's cores); this process writes the index")
+    p.add_argument("--commit-every", type=int, default=20_000, metavar="CHUNKS",
+                   help="with --ray: publish one index generation per this many chunks (default 20000)")
     writer(p)
     p = add("search", cmd_search, "show the passages that best match a query")
     p.add_argument("query")

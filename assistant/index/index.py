@@ -101,12 +101,18 @@ class Index:
         return load_encoder(self._encoder or self.backend, cache_dir=self.path / "models")
 
     def __init__(self, path: str | os.PathLike, encoder: str | Encoder | None = None,
-                 chunking: ChunkSettings | None = None, lock_timeout: float | None = None, create: bool = True):
+                 chunking: ChunkSettings | None = None, lock_timeout: float | None = None, create: bool = True,
+                 read_only: bool = False):
         """Open the index at `path`; with `create=False` a folder without one is an `IndexMissingError`.
+
+        `read_only=True` (an app replica sharing the folder with a writer elsewhere): never creates or writes; every
+        search picks up the newest published generation (`refresh`).
 
         `encoder` is a registered name (`encoders.NAMES`) or an `Encoder` object; an existing index keeps its own.
         """
         self.path = Path(path)
+        self.read_only = read_only
+        create = create and not read_only
         self._encoder = None if encoder is None or isinstance(encoder, str) else encoder
         if self._encoder is not None:
             encoder = self._encoder.backend
@@ -207,6 +213,8 @@ class Index:
     @contextmanager
     def _writing(self) -> Iterator[None]:
         """One writer at a time, in this process and across processes, on the latest published generation."""
+        if self.read_only:
+            raise InputError(f"{self.path} was opened read-only; open it without read_only=True to write")
         with self._write_lock:
             self._lock = acquire_write_lock(self.path, self.lock_timeout)
             try:
@@ -215,6 +223,14 @@ class Index:
             finally:
                 self._lock.release()
                 self._lock = None
+
+    def writing(self):
+        """Hold the write lock across several `publish` calls (a distributed run holds it for the whole run)."""
+        return self._writing()
+
+    def publish(self, prepared: Prepared, remove: set[str]) -> None:
+        """One generation from an already prepared batch; the caller holds `writing()`."""
+        self._write_or_explain(prepared, remove)
 
     def pending(self, articles: Sequence[Article]) -> tuple[list[Article], set[str]]:
         """Articles that are new or changed, and the ids among them that replace a stored version."""
