@@ -12,12 +12,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import FIXTURES, ROOT, SEED_ID, SEEDS
 
 from assistant import Assistant
 from assistant.ingest import distributed
 from assistant.offline import FORCED
-
-from .conftest import FIXTURES, ROOT, SEED_ID, SEEDS
 
 pytestmark = pytest.mark.ray
 ray = pytest.importorskip("ray")

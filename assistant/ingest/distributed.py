@@ -155,7 +155,9 @@ def read_articles(paths: Iterable[str | os.PathLike]) -> Any:
     context = ray.data.DataContext.get_current()
     context.execution_options.preserve_order = True  # the order of a local run, so the same chunk ids
     context.enable_progress_bars = False  # ours shows articles/s and the ETA
-    return ray.data.read_binary_files(files, include_paths=True).flat_map(load_rows)
+    # Reading and cleaning take no CPU of the budget: the Embedder actors hold one CPU each, and a read task
+    # that waited for a free CPU would never run (Ray Data's budget deadlocks with actors on every CPU).
+    return ray.data.read_binary_files(files, include_paths=True, num_cpus=0).flat_map(load_rows, num_cpus=0)
 
 
 def plan(index: Any, articles: Any) -> tuple[frozenset[str], set[str], int, list[str]]:
@@ -183,7 +185,8 @@ def plan(index: Any, articles: Any) -> tuple[frozenset[str], set[str], int, list
 def prepared_batches(index: Any, articles: Any, todo: frozenset[str], actors: int, batch_articles: int) -> Iterator[Any]:
     """Arrow tables of prepared articles, in input order, from `actors` Embedder actors."""
     ray = require_ray()
-    prepared = articles.map_batches(keep_ids, fn_kwargs={"ids": todo}, batch_format="pyarrow").map_batches(
+    prepared = articles.map_batches(keep_ids, fn_kwargs={"ids": todo}, batch_format="pyarrow",
+                                       num_cpus=0).map_batches(
         Embedder, batch_size=batch_articles, batch_format="pyarrow", num_cpus=1,
         compute=ray.data.ActorPoolStrategy(size=actors), max_restarts=-1, max_task_retries=-1,
         fn_constructor_kwargs={"backend": index.backend, "cache_dir": str((index.path / "models").resolve()),
