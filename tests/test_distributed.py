@@ -15,6 +15,7 @@ import pytest
 from conftest import FIXTURES, ROOT, SEED_ID, SEEDS
 
 from assistant import Assistant
+from assistant.index.files import DB_NAME
 from assistant.ingest import distributed
 from assistant.offline import FORCED
 
@@ -68,7 +69,7 @@ def local_index(tmp_path_factory, files) -> Path:
 
 
 def rows(path: Path) -> list[tuple]:
-    db = sqlite3.connect(str(path / "index.sqlite3"))
+    db = sqlite3.connect(str(path / DB_NAME))
     try:
         return db.execute("SELECT c.id, c.article_id, c.idx, c.start, c.end, c.text, c.sentences, a.hash "
                           "FROM chunks c JOIN articles a ON a.id = c.article_id ORDER BY c.id").fetchall()
@@ -104,7 +105,8 @@ def assert_same_index(path: Path, local: Path) -> None:
 
 def test_ray_gives_the_local_index_and_reruns_are_idempotent(runtime, tmp_path, files, local_index):
     a = Assistant.open(tmp_path / "index")
-    result = a.add_path(*files, engine="ray", commit_every=3)  # several generations
+    result, errors = distributed.ingest(a.index, files, commit_every=3, batch_articles=2)  # several generations
+    assert not errors
     assert result.added == len({r[1] for r in rows(local_index)}) and result.chunks == len(rows(local_index))
     generation = a.index.snapshot.generation
     assert generation > 1
@@ -190,7 +192,7 @@ def test_killed_driver_leaves_a_published_generation(runtime, hooks, tmp_path, f
 
 def generation(path: Path) -> int:
     try:
-        db = sqlite3.connect(f"file:{path / 'index.sqlite3'}?mode=ro", uri=True, timeout=1)
+        db = sqlite3.connect(f"file:{path / DB_NAME}?mode=ro", uri=True, timeout=1)
         try:
             row = db.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
         finally:
@@ -203,6 +205,7 @@ def generation(path: Path) -> int:
 READER = """
 import json, sys, time
 from assistant import Assistant
+from assistant.index.files import DB_NAME
 a = Assistant.open(sys.argv[1], read_only=True)
 seen, errors, checked = [], [], 0
 end = time.monotonic() + float(sys.argv[2])

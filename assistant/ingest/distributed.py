@@ -60,10 +60,18 @@ def start(address: str | None = None, num_cpus: int | None = None) -> bool:
     ray = require_ray()
     if ray.is_initialized():
         return False
-    local = {} if address else {"num_cpus": num_cpus or os.cpu_count() or 1, "_node_ip_address": "127.0.0.1",
-                                "object_store_memory": 256 * 2**20, "include_dashboard": False}
-    ray.init(address=address, runtime_env={"env_vars": worker_env()}, log_to_driver=False,
-             logging_level=logging.WARNING, **local)
+    if address:  # a cluster's workers get the environment through the job's runtime_env
+        ray.init(address=address, runtime_env={"env_vars": worker_env()}, log_to_driver=False,
+                 logging_level=logging.WARNING)
+        return True
+    # A local runtime: its workers inherit this environment (no runtime_env agent round trip per worker), and it
+    # listens on 127.0.0.1 only: Ray would otherwise pick the address of the default route's interface.
+    os.environ.update(worker_env())
+    from ray._private import ray_constants
+
+    ray_constants.ENABLE_RAY_CLUSTER = False  # services.get_node_ip_address() then answers 127.0.0.1
+    ray.init(num_cpus=num_cpus or os.cpu_count() or 1, object_store_memory=256 * 2**20, include_dashboard=False,
+             log_to_driver=False, logging_level=logging.WARNING)
     return True
 
 
