@@ -34,8 +34,8 @@ log = logging.getLogger(__name__)
 DEFAULT_COMMIT_EVERY = 20_000  # chunks per published generation: bounds the writer's memory
 ARTICLES_PER_BATCH = 32  # articles per actor call: small enough to balance 2 actors on 2,000 articles
 PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])
-TEST_PID_DIR = "ASSISTANT_RAY_PID_DIR"  # tests: each actor call records its pid there (to kill one)
-TEST_DELAY = "ASSISTANT_RAY_DELAY"  # tests: seconds each actor call waits (to kill one mid-run)
+# tests: each actor call records its pid in this folder and waits the seconds its `delay` file says (to kill one)
+TEST_DIR = "ASSISTANT_RAY_TEST_DIR"
 
 
 # ---- the Ray runtime --------------------------------------------------------------------------------
@@ -51,7 +51,7 @@ def require_ray() -> Any:
 def worker_env() -> dict[str, str]:
     """What every Ray worker process needs: this package importable, the telemetry opt-outs, the test hooks."""
     path = os.pathsep.join(p for p in (PACKAGE_ROOT, os.environ.get("PYTHONPATH", "")) if p)
-    hooks = {k: os.environ[k] for k in (TEST_PID_DIR, TEST_DELAY) if k in os.environ}
+    hooks = {TEST_DIR: os.environ[TEST_DIR]} if TEST_DIR in os.environ else {}
     return {"PYTHONPATH": path, **FORCED, **hooks}
 
 
@@ -147,10 +147,12 @@ class Embedder:
 
 
 def _test_hooks() -> None:
-    if os.environ.get(TEST_PID_DIR):
-        Path(os.environ[TEST_PID_DIR], str(os.getpid())).touch()
-    if os.environ.get(TEST_DELAY):
-        time.sleep(float(os.environ[TEST_DELAY]))
+    folder = os.environ.get(TEST_DIR)
+    if folder:
+        Path(folder, str(os.getpid())).touch()
+        delay = Path(folder, "delay")
+        if delay.exists():
+            time.sleep(float(delay.read_text() or 0))
 
 
 # ---- the driver ---------------------------------------------------------------------------------------
