@@ -47,7 +47,7 @@ def cmd_index(a, args) -> int:
         from .ingest.distributed import ingest
 
         result, errors = ingest(a.index, paths or ["seeds"], address=address or None, progress=not args.quiet,
-                                commit_every=args.commit_every)
+                                commit_every=args.commit_every, batch_articles=args.ray_batch)
     else:
         articles, errors = load_paths(paths or ["seeds"])
         result = a.add(articles, progress=not args.quiet)
@@ -168,6 +168,8 @@ def parser() -> argparse.ArgumentParser:
                         "runtime on this machine's cores); this process writes the index")
     p.add_argument("--commit-every", type=int, default=20_000, metavar="CHUNKS",
                    help="with --ray: publish one index generation per this many chunks (default 20000)")
+    p.add_argument("--ray-batch", type=int, default=32, metavar="ARTICLES",
+                   help="with --ray: articles per encoder call on a worker (default 32)")
     writer(p)
     p = add("search", cmd_search, "show the passages that best match a query")
     p.add_argument("query")
