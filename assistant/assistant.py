@@ -42,15 +42,17 @@ class Assistant:
     def open(cls, path: str | os.PathLike = "index", encoder: str | Encoder | None = None,
              chunking: ChunkSettings | None = None, generator: Generator | None = None, create: bool = True,
              lock_timeout: float | None = None, weights: Weights = Weights(),
-             tuning: ReaderTuning | Tuning | None = None, rerank: bool = False) -> Assistant:
+             tuning: ReaderTuning | Tuning | None = None, rerank: bool = False, read_only: bool = False) -> Assistant:
         """Open the index at `path`, creating an empty one when missing (with `create=False`, an `IndexMissingError`).
 
         `encoder`: a registered name or an `Encoder` object, for a new index. `weights` tune retrieval; `tuning`
         the answers: a `ReaderTuning` for the reader (the default), a `Tuning` for the reader-free extractive
         composer (ignored when a `generator` is given). Writers wait up to `lock_timeout` seconds
-        (default `ASSISTANT_LOCK_TIMEOUT` or 600) for another writer.
+        (default `ASSISTANT_LOCK_TIMEOUT` or 600) for another writer. `read_only=True` opens an existing index
+        for serving only (several app replicas beside one writer): each search sees the newest published generation.
         """
-        index = Index(path, encoder=encoder, chunking=chunking, lock_timeout=lock_timeout, create=create)
+        index = Index(path, encoder=encoder, chunking=chunking, lock_timeout=lock_timeout, create=create,
+                      read_only=read_only)
         if generator is None and isinstance(tuning, Tuning):
             generator = ExtractiveGenerator(tuning)
         elif generator is None and isinstance(tuning, ReaderTuning):
@@ -65,12 +67,25 @@ class Assistant:
         return self.index.add(list(articles), progress=progress)
 
     def add_path(self, *paths: str | os.PathLike, strict: bool = True, progress: bool = False,
-                 max_article_chars: int | None = None, feed: bool = False,
-                 fetcher: Fetcher | None = None) -> AddResult:
+                 max_article_chars: int | None = None, feed: bool = False, fetcher: Fetcher | None = None,
+                 engine: str = "local", address: str | None = None, commit_every: int | None = None) -> AddResult:
         """Load files, folders or http(s) page URLs (with `feed`: RSS/Atom feeds, files or URLs, and every page they
         link) and add their articles; with `strict`, one bad item stops everything (nothing is added).
 
-        Duplicate ids and long articles are logged as warnings; nothing readable at all is an `InputError`."""
+        Duplicate ids and long articles are logged as warnings; nothing readable at all is an `InputError`.
+        `engine="ray"` reads, chunks and embeds files on a Ray cluster (`address`: "auto", "ray://host:port", or
+        None for a local runtime) and writes here, one generation per `commit_every` chunks (ingest/distributed.py).
+        """
+        if engine == "ray":
+            from .ingest.distributed import DEFAULT_COMMIT_EVERY, ingest
+
+            result, errors = ingest(self.index, paths, address=address, progress=progress,
+                                    commit_every=commit_every or DEFAULT_COMMIT_EVERY, strict=strict)
+            if errors and strict:
+                raise InputError("; ".join(errors))
+            return result
+        if engine != "local":
+            raise InputError(f"unknown engine {engine!r}; use 'local' or 'ray'")
         remote = [p for p in paths if feed or is_url(str(p))]
         loaded = load_report([p for p in paths if p not in remote], max_article_chars)
         if remote:

@@ -49,7 +49,21 @@ def cmd_index(a, args) -> int:
     from .ingest.loaders import load_report
     from .ingest.sources import load_sources  # http(s) pages; feeds (URLs or files) with --feed
 
-    paths = args.paths or ["seeds"]
+    paths, address = list(args.paths), args.ray
+    if address and address != "auto" and ":" not in address:  # `--ray seeds`: a path, not an address
+        paths, address = [*paths, address], ""
+    paths = paths or ["seeds"]
+    if args.ray is not None:
+        from .ingest.distributed import ingest
+
+        result, errors = ingest(a.index, paths, address=address or None, progress=not args.quiet,
+                                commit_every=args.commit_every, batch_articles=args.ray_batch)
+        for err in errors:
+            print(f"error: {err}", file=sys.stderr)
+        counts = a.stats()
+        print(f"indexed {result.added} new, {result.updated} changed, {result.unchanged} unchanged articles "
+              f"({result.chunks} chunks); index holds {counts['articles']} articles, {counts['chunks']} chunks")
+        return 1 if errors else 0
     feed = getattr(args, "feed", False)
     remote = [p for p in paths if feed or is_url(p)]
     loaded = load_report([p for p in paths if p not in remote], max_chars=args.max_article_chars)
@@ -216,6 +230,13 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--max-article-chars", type=int, default=MAX_ARTICLE_CHARS, metavar="N",
                    help=f"refuse longer articles (default {MAX_ARTICLE_CHARS:,}; the others are indexed)")
     p.add_argument("--feed", action="store_true", help="the PATHs are RSS/Atom feeds (URLs or files): index every linked article")
+    p.add_argument("--ray", nargs="?", const="", default=None, metavar="ADDRESS",
+                   help="read, chunk and embed on Ray: ADDRESS 'auto' or 'ray://host:port' (none: a local Ray "
+                        "runtime on this machine's cores); this process writes the index")
+    p.add_argument("--commit-every", type=int, default=20_000, metavar="CHUNKS",
+                   help="with --ray: publish one index generation per this many chunks (default 20000)")
+    p.add_argument("--ray-batch", type=int, default=32, metavar="ARTICLES",
+                   help="with --ray: articles per encoder call on a worker (default 32)")
     writer(p)
     from .watch import add_watch_command
 

@@ -4,6 +4,8 @@ onnxruntime ≥ 1.29 uploads usage events on Linux (a DNS look-up of its collect
 then every few seconds); `ORT_DISABLE_TELEMETRY=1` set before its first use is the maintainers' full opt-out
 (no uploader, events, device id or cache), and `disable_telemetry_events()` alone does not stop it. The
 Hugging Face and Gradio settings keep model loading local and the UI from reporting analytics.
+Ray reads `RAY_USAGE_STATS_ENABLED` (ray/_common/usage/usage_lib.py; "0" disables the usage report a cluster head
+would send, and the env var overrides ~/.ray/config.json); Ray workers get these variables from the driver.
 tests/test_offline.py checks it below Python, in a network namespace that records every DNS query.
 """
 from __future__ import annotations
@@ -17,6 +19,7 @@ FORCED = {
     "HF_HUB_DISABLE_TELEMETRY": "1",
     "GRADIO_ANALYTICS_ENABLED": "False",
     "DO_NOT_TRACK": "1",
+    "RAY_USAGE_STATS_ENABLED": "0",
 }
 QUIET = {"HF_HUB_DISABLE_PROGRESS_BARS": "1", "TRANSFORMERS_VERBOSITY": "error"}
 

@@ -125,12 +125,18 @@ class Index:
             return load_encoder(self._encoder or self.backend)  # no model file in a read-only folder: shared cache
 
     def __init__(self, path: str | os.PathLike, encoder: str | Encoder | None = None,
-                 chunking: ChunkSettings | None = None, lock_timeout: float | None = None, create: bool = True):
+                 chunking: ChunkSettings | None = None, lock_timeout: float | None = None, create: bool = True,
+                 read_only: bool = False):
         """Open the index at `path`; with `create=False` a folder without one is an `IndexMissingError`.
+
+        `read_only=True` (an app replica sharing the folder with a writer elsewhere): never creates or writes; every
+        search picks up the newest published generation (`refresh`).
 
         `encoder` is a registered name (`encoders.NAMES`) or an `Encoder` object; an existing index keeps its own.
         """
         self.path = Path(path)
+        self.read_only = read_only
+        create = create and not read_only
         self._encoder = None if encoder is None or isinstance(encoder, str) else encoder
         if self._encoder is not None:
             encoder = self._encoder.backend
@@ -279,6 +285,14 @@ class Index:
             finally:
                 self._lock.release()
                 self._lock = None
+
+    def writing(self):
+        """Hold the write lock across several `publish` calls (a distributed run holds it for the whole run)."""
+        return self._writing()
+
+    def publish(self, prepared: Prepared, remove: set[str]) -> None:
+        """One generation from an already prepared batch; the caller holds `writing()`."""
+        self._write_or_explain(prepared, remove)
 
     def pending(self, articles: Sequence[Article]) -> tuple[list[Article], set[str]]:
         """Articles that are new or changed, and the ids among them that replace a stored version."""
