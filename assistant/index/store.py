@@ -77,6 +77,7 @@ class Store:
         if read_only:
             self.conn = _connect_read_only(path)
             self.row_sql = ", ".join({**COLUMNS, "sentences": "c.sentences" if self._has_sentences() else "NULL"}.values())
+            self.has_groups = self._has_groups()
             return
         self.conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None, timeout=30)
         self.conn.execute("PRAGMA journal_mode=WAL")
@@ -92,6 +93,9 @@ class Store:
             self.conn.executescript(GROUPS_SCHEMA)
         except sqlite3.OperationalError:
             pass
+        return self._has_groups()
+
+    def _has_groups(self) -> bool:
         return bool(self.conn.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='minhash'").fetchone())
 
     def _add_sentences_column(self) -> None:
