@@ -75,3 +75,21 @@ def served(tmp_path_factory, built_index):
     yield assistant, url
     demo.close()
     assistant.close()
+
+
+@pytest.fixture(scope="module")
+def server():
+    """A loopback news site (pages, feeds, failures) for the fetch, web and feed tests."""
+    from newsserver import NewsServer
+
+    with NewsServer(hang_seconds=3) as s:
+        yield s
+
+
+@pytest.fixture
+def fetcher():
+    """A fetcher with short timeouts and no politeness delay, for loopback tests."""
+    from assistant.ingest.fetch import Fetcher
+
+    with Fetcher(timeout=0.5, delay=0.0) as f:
+        yield f

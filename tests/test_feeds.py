@@ -5,24 +5,12 @@ import argparse
 from pathlib import Path
 
 import pytest
-from newsserver import NewsServer, rss
+from newsserver import rss
 
 from assistant.ingest.feeds import STATE_FILE, load_state, parse_every, parse_feed
 from assistant.ingest.fetch import Fetcher
 from assistant.ingest.sources import load_sources
 from assistant.watch import cmd_watch
-
-
-@pytest.fixture(scope="module")
-def server():
-    with NewsServer(hang_seconds=3) as s:
-        yield s
-
-
-@pytest.fixture
-def fetcher():
-    with Fetcher(timeout=0.5, delay=0.0) as f:
-        yield f
 
 
 def test_rss_feed_adds_every_linked_article(server, fetcher):

@@ -4,21 +4,8 @@ from __future__ import annotations
 import time
 
 import pytest
-from newsserver import NewsServer
 
 from assistant.ingest.fetch import USER_AGENT, Fetcher, FetchError
-
-
-@pytest.fixture(scope="module")
-def server():
-    with NewsServer(hang_seconds=3) as s:
-        yield s
-
-
-@pytest.fixture
-def fetcher():
-    with Fetcher(timeout=0.5, delay=0.0) as f:
-        yield f
 
 
 def test_page_is_fetched_with_the_user_agent(server, fetcher):

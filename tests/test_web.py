@@ -5,7 +5,7 @@ import json
 from pathlib import Path
 
 import pytest
-from newsserver import STORY, NewsServer
+from newsserver import STORY
 
 from assistant.cli import main
 from assistant.errors import InputError
@@ -42,18 +42,6 @@ def test_saved_page_has_no_banner_nav_comments_or_script():
     for junk in ("cookies", "Sport", "reader comment", "console.log", "Copyright"):
         assert junk not in art.text
     assert art.title == "Scientists find new species of frog in rainforest"
-
-
-@pytest.fixture(scope="module")
-def server():
-    with NewsServer(hang_seconds=3) as s:
-        yield s
-
-
-@pytest.fixture
-def fetcher():
-    with Fetcher(timeout=0.5, delay=0.0) as f:
-        yield f
 
 
 def test_url_page_metadata_and_exact_offsets(server, fetcher):
