@@ -12,9 +12,8 @@ from .encoders import Encoder
 from .errors import InputError
 from .index import AddResult, Index
 from .ingest.chunking import ChunkSettings
-from .ingest.fetch import Fetcher, is_url
-from .ingest.loaders import load_report
-from .ingest.sources import load_sources
+from .ingest.fetch import Fetcher
+from .ingest.sources import load_run
 from .reader import shipped
 from .search import Weights, check_query, search
 from .search.rerank import DEPTH as RERANK_DEPTH
@@ -86,12 +85,7 @@ class Assistant:
             return result
         if engine != "local":
             raise InputError(f"unknown engine {engine!r}; use 'local' or 'ray'")
-        remote = [p for p in paths if feed or is_url(str(p))]
-        loaded = load_report([p for p in paths if p not in remote], max_article_chars)
-        if remote:
-            found, errors = load_sources(remote, feed=feed, fetcher=fetcher)
-            loaded.articles += found
-            loaded.errors += errors
+        loaded = load_run(paths, feed=feed, fetcher=fetcher, max_chars=max_article_chars)
         if loaded.errors and strict:
             raise InputError("; ".join(loaded.errors))
         for warning in loaded.warnings:
@@ -132,9 +126,10 @@ class Assistant:
                 rerank: bool | None) -> list[Passage]:
         if not (self.rerank if rerank is None else rerank) or mode != "hybrid":
             return search(self.index, query, k=k, filters=filters, mode=mode, weights=self.weights)
+        query = check_query(query)
         found = search(self.index, query, k=max(k, RERANK_DEPTH), filters=filters, mode=mode, weights=self.weights)
-        weights = self.index.snapshot.lexical.term_weights(check_query(query))
-        return rerank_passages(check_query(query), found, shipped(), weights)[:k]
+        weights = self.index.snapshot.lexical.term_weights(query)
+        return rerank_passages(query, found, shipped(), weights)[:k]
 
     def ask(self, question: str, history: Sequence[Mapping[str, str]] | None = None,
             filters: Mapping[str, object] | None = None, generator: Generator | None = None,

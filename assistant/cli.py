@@ -45,9 +45,7 @@ def _print_answer(ans, as_json: bool) -> None:
 
 
 def cmd_index(a, args) -> int:
-    from .ingest.fetch import is_url
-    from .ingest.loaders import load_report
-    from .ingest.sources import load_sources  # http(s) pages; feeds (URLs or files) with --feed
+    from .ingest.sources import load_run  # files and folders; http(s) pages; feeds (URLs or files) with --feed
 
     paths, address = list(args.paths), args.ray
     if address and address != "auto" and ":" not in address:  # `--ray seeds`: a path, not an address
@@ -64,13 +62,7 @@ def cmd_index(a, args) -> int:
         print(f"indexed {result.added} new, {result.updated} changed, {result.unchanged} unchanged articles "
               f"({result.chunks} chunks); index holds {counts['articles']} articles, {counts['chunks']} chunks")
         return 1 if errors else 0
-    feed = getattr(args, "feed", False)
-    remote = [p for p in paths if feed or is_url(p)]
-    loaded = load_report([p for p in paths if p not in remote], max_chars=args.max_article_chars)
-    if remote:
-        found, errors = load_sources(remote, feed=feed)
-        loaded.articles += found
-        loaded.errors += errors
+    loaded = load_run(paths, feed=getattr(args, "feed", False), max_chars=args.max_article_chars)
     for err in loaded.errors:
         print(f"error: {err}", file=sys.stderr)
     for warning in loaded.warnings:

@@ -31,7 +31,7 @@ def big(tmp_path_factory):
     vecs = np.random.default_rng(0).standard_normal((N, index.dim)).astype("float32")
     vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
     chunks = [Chunk(a.id, 0, 0, len(a.text), a.text) for a in arts]
-    with index._writing():
+    with index.writing():
         index.write(Prepared(arts, [content_hash(a) for a in arts], chunks, vecs, [((0, len(a.text)),) for a in arts]),
                     set())
     index.close()

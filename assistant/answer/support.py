@@ -18,6 +18,8 @@ from typing import Protocol
 import numpy as np
 from rapidfuzz.distance import Levenshtein
 
+from ..errors import AssistantError
+from ..reader import Reader, ReaderInput, shipped
 from ..text.names import is_variant, skeleton
 from ..text.sentences import sentence_spans
 from ..text.stopwords import STOPWORDS
@@ -174,20 +176,16 @@ class ReaderScorer:
     """The trained reader (assistant.reader, when installed): the claim as the question, each passage sentence
     as the candidate answer sentence; the best probability, with the same hard entity rule."""
 
-    def __init__(self, reader) -> None:
-        from ..reader.model import ReaderInput
-
-        self.reader, self.make = reader, ReaderInput
-        self.threshold = float(getattr(reader, "threshold", 0.5))
+    def __init__(self, reader: Reader) -> None:
+        self.reader = reader
+        self.threshold = reader.threshold
 
     @classmethod
     def load(cls) -> ReaderScorer | None:
-        """The reader when its module imports and its weights load, else None (the feature scorer is used)."""
+        """The shipped reader (the process's one instance), or None when its file is missing or damaged."""
         try:
-            from ..reader.model import Reader
-
-            return cls(Reader.load())
-        except Exception:  # not installed, no weights, or a broken build: the features still work
+            return cls(shipped())
+        except AssistantError:
             return None
 
     def support(self, claim: str, passage: str) -> Support:
@@ -195,7 +193,7 @@ class ReaderScorer:
         spans = evidence_spans(passage)
         if not spans:
             return Support(0.0, 0, 0, lost)
-        readings = self.reader.read([self.make(question=claim, sentence=passage[s:e]) for s, e in spans])
+        readings = self.reader.read([ReaderInput(question=claim, sentence=passage[s:e]) for s, e in spans])
         i = int(np.argmax([r.prob for r in readings]))
         raw = round(float(readings[i].prob), 4)
         return Support(0.0 if lost else raw, spans[i][0], spans[i][1], lost, raw)

@@ -7,6 +7,7 @@ were stored have none: nothing to compare, which `check` says.
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 
 from . import files
@@ -33,7 +34,8 @@ def record(folder: Path, gen: int) -> dict[str, dict]:
     return out
 
 
-def full_hash(path: Path) -> str:
+def full_hash(path: str | os.PathLike) -> str:
+    """SHA-256 of a whole file, read a MiB at a time."""
     h = hashlib.sha256()
     with open(path, "rb") as fh:
         while chunk := fh.read(2**20):

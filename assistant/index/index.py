@@ -267,8 +267,9 @@ class Index:
 
     # ---- writing -------------------------------------------------------------------------------
     @contextmanager
-    def _writing(self) -> Iterator[None]:
-        """One writer at a time, in this process and across processes, on the latest published generation."""
+    def writing(self) -> Iterator[None]:
+        """One writer at a time, in this process and across processes, on the latest published generation; a
+        distributed run holds it across several `publish` calls."""
         if self.read_only:
             raise IndexReadOnlyError(
                 f"the index at {self.path} is read-only (the folder or its database cannot be written), so it can be "
@@ -286,10 +287,6 @@ class Index:
                 self._lock.release()
                 self._lock = None
 
-    def writing(self):
-        """Hold the write lock across several `publish` calls (a distributed run holds it for the whole run)."""
-        return self._writing()
-
     def publish(self, prepared: Prepared, remove: set[str]) -> None:
         """One generation from an already prepared batch; the caller holds `writing()`."""
         self._write_or_explain(prepared, remove)
@@ -303,7 +300,7 @@ class Index:
         return todo, {a.id for a in todo if a.id in stored}
 
     def add(self, articles: Sequence[Article], progress: bool = False) -> AddResult:
-        with self._writing():
+        with self.writing():
             todo, replaced = self.pending(articles)
             unchanged = len(articles) - len(todo)
             if not todo:
@@ -323,7 +320,7 @@ class Index:
             return AddResult(len(todo) - len(replaced), len(replaced), unchanged, len(prepared.chunks))
 
     def remove(self, article_ids: Sequence[str]) -> int:
-        with self._writing():
+        with self.writing():
             present = set(self.store.hashes(article_ids))
             if present:
                 self._write_or_explain(Prepared([], []), present)

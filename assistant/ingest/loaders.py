@@ -163,26 +163,28 @@ def load_file(path: str | Path, name: str | None = None, id: str | None = None,
     `FILE:LINE` of each JSONL article)."""
     path = Path(path)
     shown = Path(name) if name else path
-    suffix = shown.suffix.lower()
-    if suffix not in SUFFIXES:
-        raise InputError(f"{shown}: unsupported file type {suffix or '(none)'}; use {', '.join(sorted(SUFFIXES))}")
     try:
-        if path.stat().st_size > MAX_FILE_BYTES:
-            raise InputError(f"{shown}: larger than {MAX_FILE_BYTES // 2**20} MB")
+        check_file(shown, path.stat().st_size)  # before reading: an unsupported or huge file is never read
         raw = path.read_bytes()
     except OSError as exc:
         raise InputError(f"{shown}: cannot read ({exc.strerror})") from exc
     return load_bytes(shown, raw, id, errors, origins)
 
 
-def load_bytes(shown: Path, raw: bytes, id: str | None = None, errors: list[str] | None = None,
-               origins: list[str] | None = None) -> list[Article]:
-    """Articles of one file's bytes, typed and named by `shown` (what a distributed reader calls per file)."""
+def check_file(shown: Path, size: int) -> str:
+    """The file's suffix, or an `InputError` when it is not an article file or is too large."""
     suffix = shown.suffix.lower()
     if suffix not in SUFFIXES:
         raise InputError(f"{shown}: unsupported file type {suffix or '(none)'}; use {', '.join(sorted(SUFFIXES))}")
-    if len(raw) > MAX_FILE_BYTES:
+    if size > MAX_FILE_BYTES:
         raise InputError(f"{shown}: larger than {MAX_FILE_BYTES // 2**20} MB")
+    return suffix
+
+
+def load_bytes(shown: Path, raw: bytes, id: str | None = None, errors: list[str] | None = None,
+               origins: list[str] | None = None) -> list[Article]:
+    """Articles of one file's bytes, typed and named by `shown` (what a distributed reader calls per file)."""
+    suffix = check_file(shown, len(raw))
     data = decode(raw, str(shown))
     if not data.strip():
         raise InputError(f"{shown}: the file is empty")

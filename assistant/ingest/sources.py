@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from ..errors import InputError
 from ..types import Article
 from .fetch import Fetcher, is_url
+from .loaders import Loaded
 
 
 def load_url(url: str, fetcher: Fetcher) -> Article:
@@ -55,3 +56,19 @@ def load_sources(items: Iterable[str | os.PathLike], feed: bool = False,
         if own and fetch is not None:
             fetch.close()
     return articles, errors
+
+
+def load_run(items: Iterable[str | os.PathLike], feed: bool = False, fetcher: Fetcher | None = None,
+             max_chars: int | None = None) -> Loaded:
+    """One indexing run's articles: local files and folders with the run report (ids, skips, duplicates, size
+    limit), then page URLs and (with `feed`) feeds through the fetcher; their errors join the report's."""
+    from .loaders import load_report
+
+    items = list(items)
+    remote = [i for i in items if feed or is_url(str(i))]
+    loaded = load_report([i for i in items if i not in remote], max_chars)
+    if remote:
+        found, errors = load_sources(remote, feed=feed, fetcher=fetcher)
+        loaded.articles += found
+        loaded.errors += errors
+    return loaded

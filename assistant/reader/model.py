@@ -5,7 +5,6 @@ held-out train paragraphs) and start/end logits over the sentence's tokens. No t
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import string
@@ -17,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import AssistantError, ModelMissingError
+from ..index.checksums import full_hash
 from .encoding import MAX_LEN, RECIPE, Encoded, batch_arrays, encode_many
 
 MODELS = Path(__file__).resolve().parent.parent / "models"
@@ -43,14 +43,6 @@ class Reading:
     prob: float  # calibrated probability that the sentence answers the question
     span: tuple[int, int] | None  # char offsets of the short answer inside `sentence`
     span_prob: float  # softmax(start) * softmax(end) of that span
-
-
-def sha256(path: str | os.PathLike) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 class Reader:
@@ -95,7 +87,7 @@ class Reader:
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
         if meta.get("recipe") != RECIPE:
             raise ReaderCorruptError(f"{meta_path} is for input recipe {meta.get('recipe')!r}, not {RECIPE!r}; {fix}.")
-        if sha256(path) != meta.get("sha256"):
+        if full_hash(path) != meta.get("sha256"):
             raise ReaderCorruptError(f"The reader model {path} does not match its SHA-256 in {meta_path} "
                                      f"(damaged or replaced); {fix}.")
         return cls(path, meta)

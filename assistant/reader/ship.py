@@ -12,10 +12,11 @@ from pathlib import Path
 import numpy as np
 
 from ..eval.metrics import exact_match, token_f1
+from ..index.checksums import full_hash
 from .calibrate import Group, fit_platt, fit_span_threshold, fit_threshold, halves, refusal_rates
 from .encoding import RECIPE
 from .export import export, quantize
-from .model import Reader, ReaderInput, sha256
+from .model import Reader, ReaderInput
 
 log = logging.getLogger("reader.ship")
 SCORE_MINUTES = 6.0  # dev groups are scored in seeded random order until this much time is spent (shared cores)
@@ -92,7 +93,7 @@ def ship(state: dict, work: Path, out: Path, paras, questions, dev_ids, corpus_i
     dev["int8_vs_fp32"] = compare(Reader(fp32, {"max_len": args.max_len}), reader, groups[:24], scored[:24])
     out.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(int8, out / "reader-int8.onnx")
-    return {"file": "reader-int8.onnx", "sha256": sha256(out / "reader-int8.onnx"),
+    return {"file": "reader-int8.onnx", "sha256": full_hash(out / "reader-int8.onnx"),
             "bytes": (out / "reader-int8.onnx").stat().st_size, "recipe": RECIPE, "max_len": args.max_len,
             "temperature": reader.temperature, "bias": reader.bias, "threshold": reader.threshold,
             "span_threshold": reader.span_threshold, "base_model": "sentence-transformers/all-MiniLM-L6-v2 (Apache-2.0)",
