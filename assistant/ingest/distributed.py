@@ -198,8 +198,10 @@ def plan(index: Any, articles: Any) -> tuple[frozenset[str], set[str], int, list
 def prepared_batches(index: Any, articles: Any, todo: frozenset[str], actors: int, batch_articles: int) -> Iterator[Any]:
     """Arrow tables of prepared articles, in input order, from `actors` Embedder actors."""
     ray = require_ray()
-    prepared = articles.map_batches(keep_ids, fn_kwargs={"ids": todo}, batch_format="pyarrow",
-                                       num_cpus=0).map_batches(
+    # A JSONL file is one row of read_binary_files, so its articles arrive as one block: cut into blocks of one
+    # actor call each, or a single actor embeds the whole file while the others wait.
+    kept = articles.map_batches(keep_ids, fn_kwargs={"ids": todo}, batch_format="pyarrow", num_cpus=0)
+    prepared = kept.repartition(target_num_rows_per_block=batch_articles).map_batches(
         Embedder, batch_size=batch_articles, batch_format="pyarrow", num_cpus=1,
         compute=ray.data.ActorPoolStrategy(size=actors), max_restarts=-1, max_task_retries=-1,
         fn_constructor_kwargs={"backend": index.backend, "cache_dir": str((index.path / "models").resolve()),

@@ -1,0 +1,154 @@
+"""Which scorer should choose the quotes and refuse: the overlap scorer, the reader, or both combined?
+
+Every candidate sentence of every question is scored once by both (the overlap scorer's full score, all sentences
+encoded; the reader's raw logit), labelled (does it hold the gold `answer_start`?), and cached; then policies are
+compared offline. A policy picks the best sentence per question and refuses below a bar. The combination is a
+logistic regression over (overlap score, reader logit, passage rank), and every bar is fitted on `train`
+questions; figures are on `test`. Unanswerable questions come from the halves protocol of
+benchmarks/calibrate_refusal.py (a question about half B of a split's paragraphs, searched within half A).
+
+    python benchmarks/answer_study.py --index /tmp/squad-idx --n 400
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import pickle
+import random
+from pathlib import Path
+
+import numpy as np
+
+from assistant import Assistant
+from assistant.answer import ExtractiveGenerator, Tuning
+from assistant.answer.base import refusal
+from assistant.reader import ReaderInput, shipped
+
+ROOT = Path(__file__).resolve().parent.parent
+SQUAD = ROOT.parent / "shared" / "data" / "squad-dev"
+
+
+class Recorder:
+    """A generator that answers nothing but records each candidate's (overlap score, reader logit, rank, span)."""
+
+    def __init__(self) -> None:
+        self.overlap = ExtractiveGenerator(Tuning(shortlist=0), reader=None)
+        self.reader = shipped()
+        self.rows: list = []
+
+    def generate(self, question, passages, context):  # noqa: ANN001, ANN201
+        cands = [c for c in self.overlap.candidates(passages) if not c.text.rstrip().endswith("?")]
+        if cands:
+            self.overlap.score(question, cands, context)
+        logits, _ = self.reader.scores([ReaderInput(question, c.text, c.passage.title, c.before) for c in cands]) \
+            if cands else (np.zeros(0), [])
+        self.rows = [(c.score, float(lg), c.rank, c.passage.article_id, c.passage.start + c.start,
+                      c.passage.start + c.end) for c, lg in zip(cands, logits)]
+        return refusal(question, passages)
+
+
+def collect(a: Assistant, rec: Recorder, split_ids: list[str], qs: list[dict], n: int) -> list[dict]:
+    half = sorted(split_ids[: len(split_ids) // 2])
+    inside = [q for q in qs if q["article_id"] in set(half)][:n]
+    outside = [q for q in qs if q["article_id"] in set(split_ids[len(split_ids) // 2:])][:n]
+    out = []
+    for q, ok in [(q, True) for q in inside] + [(q, False) for q in outside]:
+        a.ask(q["question"], filters={"article_id": half}, generator=rec)
+        label = [ok and art == q["article_id"] and s <= q["answer_start"] < e for _, _, _, art, s, e in rec.rows]
+        out.append({"answerable": ok, "feats": np.array([r[:3] for r in rec.rows], dtype=float).reshape(-1, 3),
+                    "label": np.array(label, dtype=bool)})
+    return out
+
+
+def features(f: np.ndarray) -> np.ndarray:
+    return np.column_stack([f[:, 0], f[:, 1], 1.0 / (1.0 + f[:, 2])])
+
+
+def policy_scores(groups: list[dict], kind: str, model=None, shortlist: int = 0) -> list[np.ndarray]:  # noqa: ANN001
+    out = []
+    for g in groups:
+        f = g["feats"]
+        if kind == "overlap":
+            s = f[:, 0].copy()
+        elif kind == "reader":
+            s = f[:, 1].copy()
+        else:
+            s = model.decision_function(features(f)) if len(f) else np.zeros(0)
+        if shortlist and len(f) > shortlist:  # the reader reads only the overlap scorer's best `shortlist`
+            s[np.argsort(-f[:, 0], kind="stable")[shortlist:]] = -np.inf
+        out.append(s)
+    return out
+
+
+def evaluate(groups: list[dict], scores: list[np.ndarray], bar: float) -> dict:
+    ans = [g["answerable"] for g in groups]
+    best = [float(s.max()) if len(s) else -np.inf for s in scores]
+    right = [bool(len(s)) and bool(g["label"][int(np.argmax(s))]) for g, s in zip(groups, scores)]
+    answered = [b >= bar for b in best]
+    n_ans = sum(ans)
+    n_un = len(ans) - n_ans
+    given = [r for r, a, k in zip(right, answered, ans) if a and k]
+    return {"top_right": sum(r for r, k in zip(right, ans) if k) / max(1, n_ans),
+            "precision": sum(given) / max(1, len(given)),
+            "recall": sum(r and a for r, a, k in zip(right, answered, ans) if k) / max(1, n_ans),
+            "false_refusals": sum(not a for a, k in zip(answered, ans) if k) / max(1, n_ans),
+            "unanswerable_answered": sum(a for a, k in zip(answered, ans) if not k) / max(1, n_un)}
+
+
+def balance_bar(groups: list[dict], scores: list[np.ndarray]) -> float:
+    """The bar where false refusals and unanswerable-answered are closest (fitted on train)."""
+    best = np.array([s.max() if len(s) else -np.inf for s in scores])
+    cands = np.unique(best[np.isfinite(best)])
+    errs = [abs(evaluate(groups, scores, b)["false_refusals"] - evaluate(groups, scores, b)["unanswerable_answered"])
+            for b in cands]
+    return float(cands[int(np.argmin(errs))])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--index", required=True, help="an index of all SQuAD dev paragraphs (built if missing)")
+    ap.add_argument("--n", type=int, default=400, help="questions per half per split")
+    ap.add_argument("--cache", default="/tmp/answer_study.pkl")
+    ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "answer_study.json"))
+    args = ap.parse_args()
+    cache = Path(args.cache)
+    if cache.exists():
+        data = pickle.loads(cache.read_bytes())
+    else:
+        a = Assistant.open(args.index)
+        if not a.stats().get("articles"):
+            a.add_path(SQUAD / "articles.jsonl", progress=True)
+        split = json.loads((SQUAD / "split.json").read_text())
+        ids = [json.loads(line)["id"] for line in open(SQUAD / "articles.jsonl")]
+        qs = [json.loads(line) for line in open(SQUAD / "qa.jsonl")]
+        random.Random(2).shuffle(qs)
+        rec = Recorder()
+        data = {name: collect(a, rec, [i for i in ids if i in set(split[name])], qs, args.n) for name in ("train", "test")}
+        cache.write_bytes(pickle.dumps(data))
+    from sklearn.linear_model import LogisticRegression
+
+    train = data["train"]
+    X = np.vstack([features(g["feats"]) for g in train if len(g["feats"])])
+    y = np.concatenate([g["label"] for g in train if len(g["feats"])])
+    model = LogisticRegression(C=1.0, max_iter=1000).fit(X, y)
+    report = {"n_per_half": args.n, "combined_coef": model.coef_.tolist()[0], "combined_intercept": float(model.intercept_[0])}
+    print("| policy | bar (fitted on train) | top sentence right | citation precision | recall | false refusals | unanswerable answered |")
+    print("|---|---|---|---|---|---|---|")
+    policies = [("overlap", "overlap", 0), ("reader", "reader", 0), ("combined", "combined", 0)]
+    policies += [(f"combined, reader reads top {k}", "combined", k) for k in (3, 4, 6, 8)]
+    for name, kind, k in policies:
+        bar = Tuning().refuse_below if name == "overlap (shipped bar)" else \
+            balance_bar(train, policy_scores(train, kind, model, k))
+        res = evaluate(data["test"], policy_scores(data["test"], kind, model, k), bar)
+        report[name] = {"bar": bar, **res}
+        print(f"| {name} | {bar:.3f} | {res['top_right']:.3f} | {res['precision']:.3f} | {res['recall']:.3f} | "
+              f"{res['false_refusals']:.1%} | {res['unanswerable_answered']:.1%} |")
+    res = evaluate(data["test"], policy_scores(data["test"], "overlap"), Tuning().refuse_below)
+    report["overlap (shipped bar 0.475)"] = res
+    print(f"| overlap, shipped bar | 0.475 | {res['top_right']:.3f} | {res['precision']:.3f} | {res['recall']:.3f} | "
+          f"{res['false_refusals']:.1%} | {res['unanswerable_answered']:.1%} |")
+    Path(args.out).write_text(json.dumps(report, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
