@@ -97,6 +97,7 @@ def test_an_editor_uploads_and_removes(team):
     generation, ids = state(team)
     added = upload(editor, "goats.txt", NEW_ARTICLE)
     assert "1 new" in added["output"]["data"][0]
+    assert "goats" in json.dumps(added["output"]["data"][2])  # the table sent back lists it
     assert "goats" in state(team)[1]
     gone = remove(editor, "goats")
     assert "removed goats" in gone["output"]["data"][0].replace("\\", "")

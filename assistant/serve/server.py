@@ -73,7 +73,7 @@ def build(settings: Settings, write_line: Callable[[str], None] = _stderr) -> Se
     except BaseException:
         assistant.close()
         raise
-    gradio_app = next(r.app for r in app.routes if isinstance(getattr(r, "app", None), gr.routes.App))
+    gradio_app = next(a for a in (getattr(r, "app", None) for r in app.routes) if isinstance(a, gr.routes.App))
     return Served(app, assistant, ops, writers, settings, writable, gradio_app)
 
 

@@ -195,7 +195,10 @@ def _sources_ui(assistant: Assistant, access: Access = Access(), hooks: Hooks = 
         return refusal
 
     def listing(request: gr.Request | None = None):
-        rows = assistant.articles() if access.may_read(request) else []
+        return _listing(access.may_read(request))
+
+    def _listing(allowed: bool = True):
+        rows = assistant.articles() if allowed else []
         stats = assistant.stats()
         summary = f"**{stats['articles']}** articles, **{stats['chunks']}** passages indexed."
         choices = [(f"{a['id']} — {a['title']}"[:120], a["id"]) for a in rows]
@@ -212,9 +215,9 @@ def _sources_ui(assistant: Assistant, access: Access = Access(), hooks: Hooks = 
     def _fetch(url: str, is_feed: bool):
         url = (url or "").strip()
         if not url:
-            return _status(["Type the http(s) address of a page or feed."]), url, *listing()
+            return _status(["Type the http(s) address of a page or feed."]), url, *_listing()
         if not is_url(url):
-            return _status([f"✗ {url[:200]}: only http:// and https:// addresses can be fetched"]), url, *listing()
+            return _status([f"✗ {url[:200]}: only http:// and https:// addresses can be fetched"]), url, *_listing()
         lines: list[str] = []
         try:
             articles, errors = load_sources([url], feed=bool(is_feed))
@@ -230,7 +233,7 @@ def _sources_ui(assistant: Assistant, access: Access = Access(), hooks: Hooks = 
             else:
                 lines.insert(0, f"✓ {url[:200]}: {result.added} new, {result.updated} updated, "
                                 f"{result.unchanged} unchanged ({result.chunks} passages embedded)")
-        return _status(lines or ["Nothing found at that address."]), "" if articles else url, *listing()
+        return _status(lines or ["Nothing found at that address."]), "" if articles else url, *_listing()
 
     def upload(paths, request: gr.Request | None = None):
         if refusal := refused(request, "upload"):
@@ -243,7 +246,7 @@ def _sources_ui(assistant: Assistant, access: Access = Access(), hooks: Hooks = 
         lines: list[str] = []
         if len(paths) > MAX_UPLOAD_FILES:
             lines.append(f"✗ {len(paths)} files: upload at most {MAX_UPLOAD_FILES} at a time.")
-            return _status(lines), None, *listing()
+            return _status(lines), None, *_listing()
         articles, names = [], []
         for path in paths:
             name = Path(path).name  # the original basename (Gradio keeps it); never a path
@@ -272,7 +275,7 @@ def _sources_ui(assistant: Assistant, access: Access = Access(), hooks: Hooks = 
                                 f"{result.unchanged} unchanged ({result.chunks} passages embedded)")
         if not lines:
             lines.append("No files received.")
-        return _status(lines), None, *listing()
+        return _status(lines), None, *_listing()
 
     def remove(article_id: str | None, request: gr.Request | None = None):
         if refusal := refused(request, "remove"):
@@ -282,13 +285,13 @@ def _sources_ui(assistant: Assistant, access: Access = Access(), hooks: Hooks = 
 
     def _remove(article_id: str | None):
         if not article_id:
-            return _status(["Choose an article to remove."]), *listing()
+            return _status(["Choose an article to remove."]), *_listing()
         try:
             removed = assistant.remove(article_id)
         except AssistantError as exc:
-            return _status([f"✗ {exc}"]), *listing()
+            return _status([f"✗ {exc}"]), *_listing()
         msg = f"✓ removed {article_id}" if removed else f"✗ no article with id {article_id}"
-        return _status([msg]), *listing()
+        return _status([msg]), *_listing()
 
     return listing, upload, remove, fetch
 
@@ -345,7 +348,7 @@ def build_app(assistant: Assistant, writers: Writers | None = None, access: Acce
                                      wrap=True, latex_delimiters=[], elem_id="articles", max_height=420,
                                      column_widths=["18%", "46%", "12%", "14%", "10%"])
                 if access.writable:
-                    with gr.Column(elem_id="write-controls") as write_controls:
+                    with gr.Column(elem_id="write-controls", visible=False) as write_controls:  # shown to editors
                         files, remove_id, remove_btn, url_box, is_feed, fetch_btn = _write_controls()
                 else:
                     gr.Markdown("This server is read-only: the articles can be read here, not changed.",
