@@ -73,7 +73,7 @@ def load(path: str | os.PathLike) -> dict[str, dict[str, str]]:
         data = json.loads(raw) if path.suffix == ".json" else tomlfile.parse(raw.decode(), f"users file {path}")
     except (OSError, ValueError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
         raise InputError(f"users file {path}: cannot be read ({exc})") from exc
-    users = data.get("users") if isinstance(data, dict) else None
+    users = data.get("users", {}) if isinstance(data, dict) else None
     if not isinstance(users, dict):
         raise InputError(f"users file {path}: expected a [users.NAME] table per user")
     for name, entry in users.items():
