@@ -18,7 +18,8 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from ..assistant import Assistant
 from ..errors import AssistantError
 from ..ui.access import Access
-from ..ui.app import CSS, MAX_UPLOAD_BYTES, Writers, build_app, open_assistant
+from ..ui.app import CSS, Writers, build_app, open_assistant
+from ..ui.sources import MAX_UPLOAD_BYTES
 from .gate import Gate
 from .metrics import CONTENT_TYPE
 from .ops import Operations, _stderr

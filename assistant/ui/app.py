@@ -18,11 +18,10 @@ import gradio as gr  # after the package's __init__, which switched every librar
 
 from ..assistant import Assistant
 from ..errors import AssistantError
-from ..ingest.fetch import is_url
-from ..ingest.loaders import SUFFIXES, load_file, load_paths
-from ..ingest.sources import load_sources
+from ..ingest.loaders import load_paths
 from . import render
 from .access import Access, Hooks
+from .sources import MAX_UPLOAD_BYTES, sources_ui, write_controls
 
 log = logging.getLogger(__name__)
 
@@ -31,8 +30,6 @@ EXAMPLES = [
     "Who gave Haftar his drones?",
     "What can Turkey provide to the reconciliation government?",
 ]
-MAX_UPLOAD_FILES = 20
-MAX_UPLOAD_BYTES = 5 * 2**20
 CONCURRENCY = 2  # answers are CPU-bound; more parallel requests would only slow each other down
 EXTRACTIVE, LOCAL, ENDPOINT = "Quoted sentences", "Local model (SmolLM2)", "Endpoint (ASSISTANT_LLM_URL)"
 MODES = [EXTRACTIVE, LOCAL, ENDPOINT]
@@ -182,131 +179,12 @@ def _streamed(assistant: Assistant, generator, question: str, history: list, fil
     return result["answer"]
 
 
-def _sources_ui(assistant: Assistant, access: Access = Access(), hooks: Hooks = Hooks()):
-    """Event handlers of the Sources tab: list, upload and remove articles; the index updates live.
-
-    Each write handler checks the caller's role first: the browser and a direct API call meet the same check.
-    """
-
-    def refused(request: gr.Request | None, action: str) -> str | None:
-        refusal = access.write_refusal(request)
-        if refusal:
-            hooks.denied(getattr(request, "username", None), action)
-        return refusal
-
-    def listing(request: gr.Request | None = None):
-        return _listing(access.may_read(request))
-
-    def _listing(allowed: bool = True):
-        rows = assistant.articles() if allowed else []
-        stats = assistant.stats()
-        summary = f"**{stats['articles']}** articles, **{stats['chunks']}** passages indexed."
-        choices = [(f"{a['id']} — {a['title']}"[:120], a["id"]) for a in rows]
-        return (render.article_rows(rows), summary, gr.update(choices=choices, value=None),
-                render.article_links_html(rows))
-
-    def fetch(url: str, is_feed: bool, request: gr.Request | None = None):
-        """Fetch a page (or a feed and its linked pages) the user typed, and add it; errors per item."""
-        if refusal := refused(request, "fetch"):
-            return _status([f"✗ {refusal}"]), url, *listing(request)
-        with hooks.working():
-            return _fetch(url, is_feed)
-
-    def _fetch(url: str, is_feed: bool):
-        url = (url or "").strip()
-        if not url:
-            return _status(["Type the http(s) address of a page or feed."]), url, *_listing()
-        if not is_url(url):
-            return _status([f"✗ {url[:200]}: only http:// and https:// addresses can be fetched"]), url, *_listing()
-        lines: list[str] = []
-        try:
-            articles, errors = load_sources([url], feed=bool(is_feed))
-        except Exception:
-            log.exception("fetching %r failed", url[:200])
-            articles, errors = [], [f"{url[:200]}: something went wrong; the details are in the server log"]
-        lines += [f"✗ {e}" for e in errors]
-        if articles:
-            try:
-                result = assistant.add(articles)
-            except AssistantError as exc:
-                lines.append(f"✗ not added: {exc}")
-            else:
-                lines.insert(0, f"✓ {url[:200]}: {result.added} new, {result.updated} updated, "
-                                f"{result.unchanged} unchanged ({result.chunks} passages embedded)")
-        return _status(lines or ["Nothing found at that address."]), "" if articles else url, *_listing()
-
-    def upload(paths, request: gr.Request | None = None):
-        if refusal := refused(request, "upload"):
-            return _status([f"✗ {refusal}"]), None, *listing(request)
-        with hooks.working():
-            return _upload(paths)
-
-    def _upload(paths):
-        paths = [p for p in (paths or []) if p]
-        lines: list[str] = []
-        if len(paths) > MAX_UPLOAD_FILES:
-            lines.append(f"✗ {len(paths)} files: upload at most {MAX_UPLOAD_FILES} at a time.")
-            return _status(lines), None, *_listing()
-        articles, names = [], []
-        for path in paths:
-            name = Path(path).name  # the original basename (Gradio keeps it); never a path
-            try:
-                if os.path.getsize(path) > MAX_UPLOAD_BYTES:
-                    raise AssistantError(f"{name}: larger than {MAX_UPLOAD_BYTES // 2**20} MB; split it into smaller files")
-                loaded = load_file(path, name=name)
-            except AssistantError as exc:
-                lines.append(f"✗ {exc}")
-                continue
-            except OSError:
-                lines.append(f"✗ {name}: could not read the uploaded file")
-                continue
-            articles += loaded
-            names.append(f"{name} ({len(loaded)} article{'s' if len(loaded) != 1 else ''})")
-        if articles:
-            try:
-                result = assistant.add(articles)
-            except AssistantError as exc:
-                lines.append(f"✗ not added: {exc}")
-            except Exception:
-                log.exception("adding uploaded articles failed")
-                lines.append("✗ not added: something went wrong; the details are in the server log")
-            else:
-                lines.insert(0, f"✓ {', '.join(names)}: {result.added} new, {result.updated} updated, "
-                                f"{result.unchanged} unchanged ({result.chunks} passages embedded)")
-        if not lines:
-            lines.append("No files received.")
-        return _status(lines), None, *_listing()
-
-    def remove(article_id: str | None, request: gr.Request | None = None):
-        if refusal := refused(request, "remove"):
-            return _status([f"✗ {refusal}"]), *listing(request)
-        with hooks.working():
-            return _remove(article_id)
-
-    def _remove(article_id: str | None):
-        if not article_id:
-            return _status(["Choose an article to remove."]), *_listing()
-        try:
-            removed = assistant.remove(article_id)
-        except AssistantError as exc:
-            return _status([f"✗ {exc}"]), *_listing()
-        msg = f"✓ removed {article_id}" if removed else f"✗ no article with id {article_id}"
-        return _status([msg]), *_listing()
-
-    return listing, upload, remove, fetch
-
-
-def _status(lines: list[str]) -> str:
-    """Status lines as inert Markdown (file names and errors may contain anything)."""
-    return "\n\n".join(render.escape_markdown(line) for line in lines)
-
-
 # ---- layout ---------------------------------------------------------------------------------------
 def build_app(assistant: Assistant, writers: Writers | None = None, access: Access = Access(),
               hooks: Hooks = Hooks()) -> gr.Blocks:
     """The chat and Sources tabs. With `access.writable` False the write controls and their handlers do not exist."""
     start, respond, finish, reset = _chat_ui(assistant, writers, access, hooks)
-    listing, upload, remove, fetch = _sources_ui(assistant, access, hooks)
+    listing, upload, remove, fetch = sources_ui(assistant, access, hooks)
 
     with gr.Blocks(title="News assistant", analytics_enabled=False) as demo:
         gr.Markdown("## News assistant\nAnswers come only from the indexed articles; every sentence cites "
@@ -348,8 +226,8 @@ def build_app(assistant: Assistant, writers: Writers | None = None, access: Acce
                                      wrap=True, latex_delimiters=[], elem_id="articles", max_height=420,
                                      column_widths=["18%", "46%", "12%", "14%", "10%"])
                 if access.writable:
-                    with gr.Column(elem_id="write-controls", visible=False) as write_controls:  # shown to editors
-                        files, remove_id, remove_btn, url_box, is_feed, fetch_btn = _write_controls()
+                    with gr.Column(elem_id="write-controls", visible=False) as write_box:  # shown to editors
+                        files, remove_id, remove_btn, url_box, is_feed, fetch_btn = write_controls()
                 else:
                     gr.Markdown("This server is read-only: the articles can be read here, not changed.",
                                 elem_id="read-only-note")
@@ -382,7 +260,7 @@ def build_app(assistant: Assistant, writers: Writers | None = None, access: Acce
             def show_write_controls(request: gr.Request):
                 return gr.update(visible=access.may_write(request))
 
-            demo.load(show_write_controls, None, write_controls, queue=False, api_visibility="private")
+            demo.load(show_write_controls, None, write_box, queue=False, api_visibility="private")
         sources_tab.select(listing, None, listed, queue=False, api_visibility="private")
         demo.load(listing, None, listed, queue=False, api_visibility="private")
         demo.load(lambda: render.placeholder_html(assistant.stats()["articles"]), None, sources_panel, queue=False,
@@ -413,26 +291,6 @@ def build_app(assistant: Assistant, writers: Writers | None = None, access: Acce
         gr.api(ask_api, api_name="ask")
     demo.queue(default_concurrency_limit=CONCURRENCY, max_size=64)
     return demo
-
-
-def _write_controls():
-    """Upload, remove and fetch: created only on a writable server, shown only to editors."""
-    with gr.Row(equal_height=False):
-        with gr.Column(scale=3):
-            files = gr.File(label="Add articles", file_count="multiple", file_types=sorted(SUFFIXES),
-                            type="filepath", elem_id="upload", height=140)
-            gr.Markdown(f"Files: {', '.join(sorted(SUFFIXES))} (one article per text/HTML file, one "
-                        f"JSON object per .jsonl line); up to {MAX_UPLOAD_FILES} files at a time, "
-                        f"{MAX_UPLOAD_BYTES // 2**20} MB each. A file whose id is already indexed "
-                        "replaces that article.", elem_id="upload-help")
-        with gr.Column(scale=2):
-            remove_id = gr.Dropdown(label="Remove an article", choices=[], elem_id="remove-id")
-            remove_btn = gr.Button("Remove", variant="stop", elem_id="remove")
-    with gr.Row(equal_height=False):
-        url_box = gr.Textbox(label="Add a web page or feed", placeholder="https://…", scale=4, elem_id="fetch-url")
-        is_feed = gr.Checkbox(label="RSS/Atom feed", value=False, scale=1, elem_id="fetch-feed")
-        fetch_btn = gr.Button("Fetch", scale=1, elem_id="fetch")
-    return files, remove_id, remove_btn, url_box, is_feed, fetch_btn
 
 
 def launch(demo: gr.Blocks, server_name: str | None = None, server_port: int | None = None, **kwargs):
