@@ -144,9 +144,11 @@ def test_one_json_line_per_question_without_the_question_text(team):
 
 # ---- read-only mode -------------------------------------------------------------------------------
 def test_read_only_mode_has_no_write_path(tmp_path, built_index):
+    """Also behind a proxy at /news: the page's own links carry the prefix, /healthz stays at the root."""
     index = copy_index(built_index, tmp_path / "index")
-    with Running(Settings(index=str(index), read_only=True, log_questions=True)) as running:
+    with Running(Settings(index=str(index), read_only=True, log_questions=True, root_path="/news")) as running:
         c = running.client()
+        assert c.get("/config").json()["root"].endswith("/news") and c.get("/healthz").status_code == 200
         assert not {"upload", "remove", "fetch", "fetch_1"} & event_names(c)
         assert "listing" in event_names(c)
         assert c.post("/gradio_api/upload", files=[("files", ("a.txt", NEW_ARTICLE))]).status_code == 403

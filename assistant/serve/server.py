@@ -132,8 +132,8 @@ def run(settings: Settings) -> int:
     served = build(settings)
     try:
         host = f"[{settings.host}]" if ":" in settings.host else settings.host
-        print(f"serving http://{host}:{settings.port}{settings.root_path}: {_describe(served)}", file=sys.stderr,
-              flush=True)
+        behind = f" (public path {settings.root_path} behind the proxy)" if settings.root_path else ""
+        print(f"serving http://{host}:{settings.port}{behind}: {_describe(served)}", file=sys.stderr, flush=True)
         server_for(served).run()
     finally:
         served.close()
