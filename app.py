@@ -1,5 +1,5 @@
-"""The chat in the browser: `python app.py` (or `make run`); the app itself is assistant/ui/app.py."""
-from assistant.ui.app import main
+"""The chat in the browser: `python app.py` (or `make run`) = `assistant serve` with seeds/; see assistant/serve/."""
+from assistant.serve.server import main
 
 if __name__ == "__main__":
     raise SystemExit(main())

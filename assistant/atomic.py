@@ -10,11 +10,12 @@ from typing import BinaryIO
 
 
 @contextmanager
-def replacing(target: Path) -> Iterator[Path]:
+def replacing(target: Path, mode: int = 0o644) -> Iterator[Path]:
     """A temp path beside `target` to fill; on success it replaces `target`, on any failure it is removed.
 
     Readers see the old file or the new one, never a mix. A hard link put at the temp path keeps its source's mode;
-    a file made here gets 0644 (mkstemp makes 0600, and a shared model cache must stay readable).
+    a file made here gets `mode`: 0644 by default (mkstemp makes 0600, and a shared model cache must stay
+    readable), 0600 for secrets such as password hashes.
     """
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=target.name + ".", suffix=".tmp")
     os.close(fd)
@@ -23,16 +24,16 @@ def replacing(target: Path) -> Iterator[Path]:
         if os.path.isfile(tmp):
             fsync(Path(tmp))
             if os.stat(tmp).st_nlink == 1:
-                os.chmod(tmp, 0o644)
+                os.chmod(tmp, mode)
         os.replace(tmp, target)
     finally:
         if os.path.lexists(tmp):
             os.unlink(tmp)
 
 
-def write_atomic(target: Path, write: Callable[[BinaryIO], object]) -> None:
+def write_atomic(target: Path, write: Callable[[BinaryIO], object], mode: int = 0o644) -> None:
     """Write `target` through `write(fh)` (a binary file object), atomically."""
-    with replacing(target) as tmp:
+    with replacing(target, mode) as tmp:
         with open(tmp, "wb") as fh:
             write(fh)
 

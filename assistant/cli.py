@@ -1,4 +1,4 @@
-"""`assistant index|search|ask|chat|remove|stats|check|eval`: the command line over the same API."""
+"""`assistant index|search|ask|chat|remove|stats|check|serve|user|eval`: the command line over the same API."""
 from __future__ import annotations
 
 import argparse
@@ -264,6 +264,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, help="CPU threads (default: half the cores)")
     p.set_defaults(opens_index=False)
     add("check", cmd_check, "verify the index's integrity (exit 0 when sound, 1 when not)").set_defaults(opens_index=False)
+    from .serve.commands import add_commands
+
+    add_commands(sub, logging_options)
     try:
         from .eval.runner import add_arguments
     except ImportError:

@@ -24,14 +24,25 @@ index, seeds, more, question, out = sys.argv[1:6]
 from assistant.cli import main
 code = main(["index", seeds, more, "--index", index, "--quiet"])
 code = code or main(["ask", question, "--index", index, "--json"])
-from assistant.ui import app
+import threading
+from assistant.serve import users
+from assistant.serve.server import build, server_for
+from assistant.serve.settings import Settings
+from assistant.ui.app import free_port
 from gradio_client import Client
-assistant, demo, url = app.serve_in_background(index)
-r = Client(url, verbose=False).predict(question, [], api_name="/ask")
+users.add("users.toml", "ed", "editor", "offline-pass")
+served = build(Settings(index=index, users="users.toml", port=free_port()), write_line=lambda line: None)
+server = server_for(served)  # `assistant serve`: uvicorn, FastAPI, Gradio's sign-in
+threading.Thread(target=server.run, daemon=True).start()
+while not server.started:
+    time.sleep(0.05)
+url = f"http://127.0.0.1:{served.settings.port}"
+r = Client(url, auth=("ed", "offline-pass"), verbose=False).predict(question, [], api_name="/ask")
 urllib.request.urlopen(url).read()  # the page itself, as a browser would load it
+urllib.request.urlopen(url + "/metrics").read()
 json.dump({"code": code, "answer": r}, open(out, "w"))
 time.sleep(8)  # keep the server and its sessions alive while the guard watches
-demo.close(); assistant.close()
+server.should_exit = True
 """
 
 

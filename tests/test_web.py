@@ -105,10 +105,10 @@ def test_sources_links_are_escaped_and_only_http_is_clickable():
 
 
 def test_ui_fetch_handler_adds_a_page_and_reports_a_failure(writable, server, monkeypatch):
-    from assistant.ui import app
+    from assistant.ui import sources
 
     monkeypatch.setattr("assistant.ingest.sources.Fetcher", lambda: Fetcher(timeout=0.5, delay=0.0))
-    listing, upload, remove, fetch = app._sources_ui(writable)
+    listing, upload, remove, fetch = sources.sources_ui(writable)
     status, box, table, summary, _, originals = fetch(server.url("/news/ferry.html"), False)
     assert status.startswith("✓") and box == "" and "Ferry strike strands holiday travellers" in originals
     assert f'href="{server.url("/news/ferry.html")}"' in originals

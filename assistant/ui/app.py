@@ -1,8 +1,7 @@
-"""Web chat over the news index: `python app.py` (or `make run`) serves http://127.0.0.1:7860.
+"""Web chat over the news index: the Gradio Blocks and their handlers (served by `assistant/serve/`).
 
-Environment: ASSISTANT_INDEX (default `index`), ASSISTANT_SEEDS (default `seeds`, indexed on first start
-when the index holds no articles), GRADIO_SERVER_NAME / GRADIO_SERVER_PORT. UI only: retrieval and
-answering live in the rest of `assistant`, HTML/Markdown escaping in `render.py`.
+UI only: retrieval and answering live in the rest of `assistant`, HTML/Markdown escaping in `render.py`, who may
+do what in `access.py` (checked inside every handler).
 """
 from __future__ import annotations
 
@@ -10,8 +9,8 @@ import logging
 import os
 import queue
 import socket
-import sys
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -19,10 +18,10 @@ import gradio as gr  # after the package's __init__, which switched every librar
 
 from ..assistant import Assistant
 from ..errors import AssistantError
-from ..ingest.fetch import is_url
-from ..ingest.loaders import SUFFIXES, load_file, load_paths
-from ..ingest.sources import load_sources
+from ..ingest.loaders import load_paths
 from . import render
+from .access import Access, Hooks
+from .sources import MAX_UPLOAD_BYTES, sources_ui, write_controls
 
 log = logging.getLogger(__name__)
 
@@ -31,12 +30,11 @@ EXAMPLES = [
     "Who gave Haftar his drones?",
     "What can Turkey provide to the reconciliation government?",
 ]
-MAX_UPLOAD_FILES = 20
-MAX_UPLOAD_BYTES = 5 * 2**20
 CONCURRENCY = 2  # answers are CPU-bound; more parallel requests would only slow each other down
 EXTRACTIVE, LOCAL, ENDPOINT = "Quoted sentences", "Local model (SmolLM2)", "Endpoint (ASSISTANT_LLM_URL)"
 MODES = [EXTRACTIVE, LOCAL, ENDPOINT]
 UNEXPECTED = "Something went wrong while answering; please try again. (The details are in the server log.)"
+NO_ROLE = "This account has no role on this server any more; ask an editor to add it again."
 
 CSS = """
 #sources .sources { font-size: 0.95rem; line-height: 1.5; }
@@ -97,7 +95,8 @@ class Writers:
             g.close()
 
 
-def _chat_ui(assistant: Assistant, writers: Writers | None = None):
+def _chat_ui(assistant: Assistant, writers: Writers | None = None, access: Access = Access(),
+             hooks: Hooks = Hooks()):
     """Event handlers of the chat tab; the conversation lives in per-session gr.State, never in globals."""
     writers = writers or Writers()
 
@@ -111,30 +110,37 @@ def _chat_ui(assistant: Assistant, writers: Writers | None = None):
                 chat, question, render.busy_html(question))
 
     def respond(question: str, chat: list, history: list, date_from: str = "", date_to: str = "", source: str = "",
-                mode: str = EXTRACTIVE):
+                mode: str = EXTRACTIVE, request: gr.Request | None = None):
         """Yields the model's draft as it streams, then the verified answer in its place."""
         chat, history = list(chat or []), list(history or [])
+        if not access.may_read(request):
+            raise gr.Error(NO_ROLE, print_exception=False)
         if not question.strip():
             gr.Warning("The question is empty; type a question about the articles.")
             yield gr.skip(), gr.skip(), gr.skip()
             return
         filters = {k: v.strip() for k, v in (("date_from", date_from), ("date_to", date_to), ("source", source))
                    if v and v.strip()}
-        try:
-            generator = writers.get(mode)
-            if generator is None:
-                ans = assistant.ask(question, history, filters=filters or None)
-            else:
-                ans = yield from _streamed(assistant, generator, question, history, filters, chat)
-        except AssistantError as exc:
-            chat.append({"role": "assistant", "content": render.error_markdown(str(exc))})
-            yield chat, history, render.error_html(str(exc))
-            return
-        except Exception:  # never show a traceback in the browser
-            log.exception("answering %r failed", question[:200])
-            chat.append({"role": "assistant", "content": render.error_markdown(UNEXPECTED)})
-            yield chat, history, render.error_html(UNEXPECTED)
-            return
+        user, started = getattr(request, "username", None), time.monotonic()
+        with hooks.working():
+            try:
+                generator = writers.get(mode)
+                if generator is None:
+                    ans = assistant.ask(question, history, filters=filters or None)
+                else:
+                    ans = yield from _streamed(assistant, generator, question, history, filters, chat)
+            except AssistantError as exc:
+                hooks.asked(user, time.monotonic() - started, None, "handled", question)
+                chat.append({"role": "assistant", "content": render.error_markdown(str(exc))})
+                yield chat, history, render.error_html(str(exc))
+                return
+            except Exception:  # never show a traceback in the browser
+                log.exception("answering %r failed", question[:200])
+                hooks.asked(user, time.monotonic() - started, None, "unexpected", question)
+                chat.append({"role": "assistant", "content": render.error_markdown(UNEXPECTED)})
+                yield chat, history, render.error_html(UNEXPECTED)
+                return
+            hooks.asked(user, time.monotonic() - started, ans, None, question)
         content = render.answer_markdown(ans) if generator is None else render.llm_answer_markdown(ans)
         chat.append({"role": "assistant", "content": content})
         history += [{"role": "user", "content": question}, {"role": "assistant", "content": ans.text}]
@@ -173,99 +179,12 @@ def _streamed(assistant: Assistant, generator, question: str, history: list, fil
     return result["answer"]
 
 
-def _sources_ui(assistant: Assistant):
-    """Event handlers of the Sources tab: list, upload and remove articles; the index updates live."""
-
-    def listing():
-        rows = assistant.articles()
-        stats = assistant.stats()
-        summary = f"**{stats['articles']}** articles, **{stats['chunks']}** passages indexed."
-        choices = [(f"{a['id']} — {a['title']}"[:120], a["id"]) for a in rows]
-        return (render.article_rows(rows), summary, gr.update(choices=choices, value=None),
-                render.article_links_html(rows))
-
-    def fetch(url: str, is_feed: bool):
-        """Fetch a page (or a feed and its linked pages) the user typed, and add it; errors per item."""
-        url = (url or "").strip()
-        if not url:
-            return _status(["Type the http(s) address of a page or feed."]), url, *listing()
-        if not is_url(url):
-            return _status([f"✗ {url[:200]}: only http:// and https:// addresses can be fetched"]), url, *listing()
-        lines: list[str] = []
-        try:
-            articles, errors = load_sources([url], feed=bool(is_feed))
-        except Exception:
-            log.exception("fetching %r failed", url[:200])
-            articles, errors = [], [f"{url[:200]}: something went wrong; the details are in the server log"]
-        lines += [f"✗ {e}" for e in errors]
-        if articles:
-            try:
-                result = assistant.add(articles)
-            except AssistantError as exc:
-                lines.append(f"✗ not added: {exc}")
-            else:
-                lines.insert(0, f"✓ {url[:200]}: {result.added} new, {result.updated} updated, "
-                                f"{result.unchanged} unchanged ({result.chunks} passages embedded)")
-        return _status(lines or ["Nothing found at that address."]), "" if articles else url, *listing()
-
-    def upload(paths):
-        paths = [p for p in (paths or []) if p]
-        lines: list[str] = []
-        if len(paths) > MAX_UPLOAD_FILES:
-            lines.append(f"✗ {len(paths)} files: upload at most {MAX_UPLOAD_FILES} at a time.")
-            return _status(lines), None, *listing()
-        articles, names = [], []
-        for path in paths:
-            name = Path(path).name  # the original basename (Gradio keeps it); never a path
-            try:
-                if os.path.getsize(path) > MAX_UPLOAD_BYTES:
-                    raise AssistantError(f"{name}: larger than {MAX_UPLOAD_BYTES // 2**20} MB; split it into smaller files")
-                loaded = load_file(path, name=name)
-            except AssistantError as exc:
-                lines.append(f"✗ {exc}")
-                continue
-            except OSError:
-                lines.append(f"✗ {name}: could not read the uploaded file")
-                continue
-            articles += loaded
-            names.append(f"{name} ({len(loaded)} article{'s' if len(loaded) != 1 else ''})")
-        if articles:
-            try:
-                result = assistant.add(articles)
-            except AssistantError as exc:
-                lines.append(f"✗ not added: {exc}")
-            except Exception:
-                log.exception("adding uploaded articles failed")
-                lines.append("✗ not added: something went wrong; the details are in the server log")
-            else:
-                lines.insert(0, f"✓ {', '.join(names)}: {result.added} new, {result.updated} updated, "
-                                f"{result.unchanged} unchanged ({result.chunks} passages embedded)")
-        if not lines:
-            lines.append("No files received.")
-        return _status(lines), None, *listing()
-
-    def remove(article_id: str | None):
-        if not article_id:
-            return _status(["Choose an article to remove."]), *listing()
-        try:
-            removed = assistant.remove(article_id)
-        except AssistantError as exc:
-            return _status([f"✗ {exc}"]), *listing()
-        msg = f"✓ removed {article_id}" if removed else f"✗ no article with id {article_id}"
-        return _status([msg]), *listing()
-
-    return listing, upload, remove, fetch
-
-
-def _status(lines: list[str]) -> str:
-    """Status lines as inert Markdown (file names and errors may contain anything)."""
-    return "\n\n".join(render.escape_markdown(line) for line in lines)
-
-
 # ---- layout ---------------------------------------------------------------------------------------
-def build_app(assistant: Assistant, writers: Writers | None = None) -> gr.Blocks:
-    start, respond, finish, reset = _chat_ui(assistant, writers)
-    listing, upload, remove, fetch = _sources_ui(assistant)
+def build_app(assistant: Assistant, writers: Writers | None = None, access: Access = Access(),
+              hooks: Hooks = Hooks()) -> gr.Blocks:
+    """The chat and Sources tabs. With `access.writable` False the write controls and their handlers do not exist."""
+    start, respond, finish, reset = _chat_ui(assistant, writers, access, hooks)
+    listing, upload, remove, fetch = sources_ui(assistant, access, hooks)
 
     with gr.Blocks(title="News assistant", analytics_enabled=False) as demo:
         gr.Markdown("## News assistant\nAnswers come only from the indexed articles; every sentence cites "
@@ -306,22 +225,13 @@ def build_app(assistant: Assistant, writers: Writers | None = None) -> gr.Blocks
                 table = gr.Dataframe(headers=["id", "title", "date", "source", "passages"], interactive=False,
                                      wrap=True, latex_delimiters=[], elem_id="articles", max_height=420,
                                      column_widths=["18%", "46%", "12%", "14%", "10%"])
-                with gr.Row(equal_height=False):
-                    with gr.Column(scale=3):
-                        files = gr.File(label="Add articles", file_count="multiple", file_types=sorted(SUFFIXES),
-                                        type="filepath", elem_id="upload", height=140)
-                        gr.Markdown(f"Files: {', '.join(sorted(SUFFIXES))} (one article per text/HTML file, one "
-                                    f"JSON object per .jsonl line); up to {MAX_UPLOAD_FILES} files at a time, "
-                                    f"{MAX_UPLOAD_BYTES // 2**20} MB each. A file whose id is already indexed "
-                                    "replaces that article.", elem_id="upload-help")
-                    with gr.Column(scale=2):
-                        remove_id = gr.Dropdown(label="Remove an article", choices=[], elem_id="remove-id")
-                        remove_btn = gr.Button("Remove", variant="stop", elem_id="remove")
-                with gr.Row(equal_height=False):
-                    url_box = gr.Textbox(label="Add a web page or feed", placeholder="https://…", scale=4,
-                                         elem_id="fetch-url")
-                    is_feed = gr.Checkbox(label="RSS/Atom feed", value=False, scale=1, elem_id="fetch-feed")
-                    fetch_btn = gr.Button("Fetch", scale=1, elem_id="fetch")
+                if access.writable:
+                    with gr.Column(elem_id="write-controls", visible=False) as write_box:  # shown to editors
+                        files, remove_id, remove_btn, url_box, is_feed, fetch_btn = write_controls()
+                else:
+                    gr.Markdown("This server is read-only: the articles can be read here, not changed.",
+                                elem_id="read-only-note")
+                    remove_id = gr.Dropdown(choices=[], visible=False)  # keeps `listing`'s outputs the same
                 status = gr.Markdown(elem_id="sources-status")
                 with gr.Accordion("Originals (date · source · link)", open=False, elem_id="originals-box"):
                     originals = gr.HTML(elem_id="originals")
@@ -339,26 +249,44 @@ def build_app(assistant: Assistant, writers: Writers | None = None) -> gr.Blocks
             trigger(reset, None, [chatbot, history, sources_panel], queue=False, api_visibility="private")
 
         listed = [table, summary, remove_id, originals]
-        writes: dict[str, Any] = {"concurrency_limit": 1, "concurrency_id": "index-write", "api_visibility": "private"}
-        files.upload(upload, files, [status, files, *listed], **writes)
-        remove_btn.click(remove, remove_id, [status, *listed], **writes)
-        for trigger in (fetch_btn.click, url_box.submit):
-            trigger(fetch, [url_box, is_feed], [status, url_box, *listed], **writes)
+        if access.writable:
+            writes: dict[str, Any] = {"concurrency_limit": 1, "concurrency_id": "index-write",
+                                      "api_visibility": "private"}
+            files.upload(upload, files, [status, files, *listed], **writes)
+            remove_btn.click(remove, remove_id, [status, *listed], **writes)
+            for trigger in (fetch_btn.click, url_box.submit):
+                trigger(fetch, [url_box, is_feed], [status, url_box, *listed], **writes)
+
+            def show_write_controls(request: gr.Request):
+                return gr.update(visible=access.may_write(request))
+
+            demo.load(show_write_controls, None, write_box, queue=False, api_visibility="private")
         sources_tab.select(listing, None, listed, queue=False, api_visibility="private")
         demo.load(listing, None, listed, queue=False, api_visibility="private")
         demo.load(lambda: render.placeholder_html(assistant.stats()["articles"]), None, sources_panel, queue=False,
                   api_visibility="private")
 
-        def ask_api(question: str, history: list[dict] | str | None = None, filters: dict | None = None) -> dict:
+        def ask_api(question: str, history: list[dict] | str | None = None, filters: dict | None = None,
+                    request: gr.Request | None = None) -> dict:
             """Answer `question` given the chat `history` (a list of {role, content}, or that list as JSON).
 
             `filters`: optional {"date_from", "date_to", "source", "article_id"}. Returns Answer.to_dict():
             answer, refused, citations (with quote offsets), passages, ...
             """
-            try:
-                return assistant.ask(question, render.parse_history(history), filters=filters or None).to_dict()
-            except AssistantError as exc:
-                raise gr.Error(str(exc), print_exception=False) from None
+            if not access.may_read(request):
+                raise gr.Error(NO_ROLE, print_exception=False)
+            user, started = getattr(request, "username", None), time.monotonic()
+            with hooks.working():
+                try:
+                    ans = assistant.ask(question, render.parse_history(history), filters=filters or None)
+                except AssistantError as exc:
+                    hooks.asked(user, time.monotonic() - started, None, "handled", question)
+                    raise gr.Error(str(exc), print_exception=False) from None
+                except Exception:
+                    hooks.asked(user, time.monotonic() - started, None, "unexpected", question)
+                    raise
+            hooks.asked(user, time.monotonic() - started, ans, None, question)
+            return ans.to_dict()
 
         gr.api(ask_api, api_name="ask")
     demo.queue(default_concurrency_limit=CONCURRENCY, max_size=64)
@@ -366,7 +294,8 @@ def build_app(assistant: Assistant, writers: Writers | None = None) -> gr.Blocks
 
 
 def launch(demo: gr.Blocks, server_name: str | None = None, server_port: int | None = None, **kwargs):
-    """Serve the app: shared by `main()` and the tests. Returns Gradio's (app, local_url, share_url)."""
+    """Serve the app on Gradio's own server, without sign-in (tests, screenshots; `assistant serve` is the real
+    server: serve/server.py). Returns Gradio's (app, local_url, share_url)."""
     return demo.launch(server_name=server_name or os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
                        server_port=server_port or int(os.environ.get("GRADIO_SERVER_PORT", "7860")),
                        css=CSS, ssr_mode=False, share=False, show_error=False,
@@ -391,22 +320,3 @@ def serve_in_background(index: str | os.PathLike, seeds: str | os.PathLike | Non
                        prevent_thread_lock=True, quiet=True)
     return assistant, demo, url
 
-
-def main() -> int:
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    for noisy in ("httpx", "bm25s"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
-    try:
-        assistant = open_assistant(os.environ.get("ASSISTANT_INDEX", "index"), os.environ.get("ASSISTANT_SEEDS", "seeds"))
-    except AssistantError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    try:
-        launch(build_app(assistant))
-    finally:
-        assistant.close()
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

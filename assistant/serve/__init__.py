@@ -1,0 +1,1 @@
+"""Serving the chat to a team: `assistant serve` (server.py), the users file (users.py), settings, metrics."""
