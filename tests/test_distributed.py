@@ -159,6 +159,23 @@ def test_killed_worker_is_retried_without_duplicates(runtime, hooks, tmp_path, f
     assert_same_index(tmp_path / "index", local_index)
 
 
+def test_one_jsonl_file_is_shared_by_the_actors(runtime, hooks, tmp_path):
+    """A JSONL file is one read; its articles still reach both actors (blocks of one actor call), without a
+    deadlock on the CPUs the actors hold."""
+    for p in hooks.iterdir():
+        p.unlink()
+    (hooks / "delay").write_text("1")
+    a = Assistant.open(tmp_path / "index")
+    try:
+        result, errors = distributed.ingest(a.index, [FIXTURES / "dated.jsonl"], batch_articles=1)
+    finally:
+        (hooks / "delay").unlink()
+    articles = len((FIXTURES / "dated.jsonl").read_text().splitlines())
+    assert not errors and result.added == articles == a.stats()["articles"]
+    a.close()
+    assert len([p for p in hooks.iterdir() if p.name.isdigit()]) == 2
+
+
 def test_killed_driver_leaves_a_published_generation(runtime, hooks, tmp_path, files, local_index):
     """A driver SIGKILLed mid-run leaves a sound index; a re-run completes it.
 

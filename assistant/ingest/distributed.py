@@ -1,7 +1,7 @@
 """Ingestion on a Ray cluster: Ray Data reads and prepares, the driver alone writes the index.
 
-    files ─► read_binary_files ─► flat_map(load_rows) ─► [driver: Index.pending] ─► map_batches(keep_ids)
-          ─► map_batches(Embedder actors: prepare) ─► driver: Index.publish, one generation per `commit_every` chunks
+    files ─► read_binary_files ─► flat_map(load_rows) ─► [driver: Index.pending]
+          ─► read again, in blocks of one actor call ─► map_batches(keep_ids) ─► map_batches(Embedder actors: prepare) ─► driver: Index.publish, one generation per `commit_every` chunks
 
 The stages are the local ones (`loaders.load_bytes`, `prepare.prepare`) over Arrow batches; only the index, on the
 driver, has state. The driver holds the index's write lock for the whole run, so a run is one writer like `add`.
@@ -17,7 +17,7 @@ import logging
 import os
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -158,8 +158,9 @@ def _test_hooks() -> None:
 
 
 # ---- the driver ---------------------------------------------------------------------------------------
-def read_articles(paths: Iterable[str | os.PathLike]) -> Any:
-    """A dataset of loaded articles (id, article JSON, error), in the order `load_paths` reads them."""
+def read_articles(paths: Iterable[str | os.PathLike], block_bytes: int | None = None) -> Any:
+    """A dataset of loaded articles (id, article JSON, error), in the order `load_paths` reads them, in blocks of
+    about `block_bytes` (Ray's default when None)."""
     ray = require_ray()
     ids = {str(f.resolve()): art_id for f, art_id in find(paths).files}
     files = list(ids)
@@ -168,40 +169,59 @@ def read_articles(paths: Iterable[str | os.PathLike]) -> Any:
     context = ray.data.DataContext.get_current()
     context.execution_options.preserve_order = True  # the order of a local run, so the same chunk ids
     context.enable_progress_bars = False  # ours shows articles/s and the ETA
+    context.target_max_block_size = block_bytes or ray.data.context.DEFAULT_TARGET_MAX_BLOCK_SIZE
     # Reading and cleaning take no CPU of the budget: the Embedder actors hold one CPU each, and a read task
     # that waited for a free CPU would never run (Ray Data's budget deadlocks with actors on every CPU).
     return ray.data.read_binary_files(files, include_paths=True, num_cpus=0).flat_map(load_rows, fn_kwargs={"ids": ids}, num_cpus=0)
 
 
-def plan(index: Any, articles: Any) -> tuple[frozenset[str], set[str], int, list[str]]:
-    """Stream the loaded articles through `Index.pending`: (ids to write, ids they replace, unchanged, errors)."""
+@dataclass
+class Plan:
+    """What `Index.pending` chose: ids to write, the ids they replace, how many are unchanged, per-file errors, and
+    the JSON size of the articles to write (to cut them into blocks of one actor call)."""
+    todo: frozenset[str] = frozenset()
+    replaced: set[str] = field(default_factory=set)
+    unchanged: int = 0
+    errors: list[str] = field(default_factory=list)
+    todo_bytes: int = 0
+
+    def block_bytes(self, batch_articles: int) -> int:
+        return max(1024, self.todo_bytes * batch_articles // max(1, len(self.todo)))
+
+
+def plan(index: Any, articles: Any) -> Plan:
+    """Stream the loaded articles through `Index.pending`."""
     todo: set[str] = set()
-    replaced: set[str] = set()
     seen: set[str] = set()
     dupes: set[str] = set()
-    errors: list[str] = []
-    unchanged = 0
+    out = Plan()
     for batch in articles.iter_batches(batch_size=1024, batch_format="pyarrow"):
-        errors += [e for e in batch.column("error").to_pylist() if e]
-        loaded = [article_of(t) for t in batch.column("article").to_pylist() if t]
+        out.errors += [e for e in batch.column("error").to_pylist() if e]
+        texts = [t for t in batch.column("article").to_pylist() if t]
+        loaded = [article_of(t) for t in texts]
         dupes |= {a.id for a in loaded if a.id in seen}
         seen |= {a.id for a in loaded}
         new, old = index.pending([a for a in loaded if a.id not in dupes])
-        todo |= {a.id for a in new}
-        replaced |= old
-        unchanged += len(loaded) - len(new)
+        ids = {a.id for a in new}
+        todo |= ids
+        out.todo_bytes += sum(len(t) for t, a in zip(texts, loaded) if a.id in ids)
+        out.replaced |= old
+        out.unchanged += len(loaded) - len(new)
     if dupes:
         raise InputError(f"duplicate article ids in one batch: {', '.join(sorted(dupes)[:5])}")
-    return frozenset(todo), replaced, unchanged, errors
+    out.todo = frozenset(todo)
+    return out
 
 
 def prepared_batches(index: Any, articles: Any, todo: frozenset[str], actors: int, batch_articles: int) -> Iterator[Any]:
-    """Arrow tables of prepared articles, in input order, from `actors` Embedder actors."""
+    """Arrow tables of prepared articles, in input order, from `actors` Embedder actors.
+
+    `articles` must come in blocks of about one actor call (`read_articles(..., Plan.block_bytes(...))`): an actor
+    takes whole blocks, so a JSONL file read as one block would be embedded by one actor while the others wait.
+    Ray's `repartition` would cut them too, but its tasks need a CPU the actors hold, and the run deadlocks."""
     ray = require_ray()
-    # A JSONL file is one row of read_binary_files, so its articles arrive as one block: cut into blocks of one
-    # actor call each, or a single actor embeds the whole file while the others wait.
     kept = articles.map_batches(keep_ids, fn_kwargs={"ids": todo}, batch_format="pyarrow", num_cpus=0)
-    prepared = kept.repartition(target_num_rows_per_block=batch_articles).map_batches(
+    prepared = kept.map_batches(
         Embedder, batch_size=batch_articles, batch_format="pyarrow", num_cpus=1,
         compute=ray.data.ActorPoolStrategy(size=actors), max_restarts=-1, max_task_retries=-1,
         fn_constructor_kwargs={"backend": index.backend, "cache_dir": str((index.path / "models").resolve()),
@@ -247,14 +267,15 @@ def ingest(index: Any, paths: Iterable[str | os.PathLike], address: str | None =
         if articles is None:
             return AddResult(), []
         with index.writing():
-            todo, replaced, unchanged, errors = plan(index, articles)
-            if errors and strict:
-                raise InputError("; ".join(errors))
-            result = AddResult(len(todo) - len(replaced), len(replaced), unchanged)
-            if todo:
-                result.chunks = write(index, articles, todo, replaced, actors or cluster_cpus(),
+            chosen = plan(index, articles)
+            if chosen.errors and strict:
+                raise InputError("; ".join(chosen.errors))
+            result = AddResult(len(chosen.todo) - len(chosen.replaced), len(chosen.replaced), chosen.unchanged)
+            if chosen.todo:
+                blocks = read_articles(paths, chosen.block_bytes(batch_articles))
+                result.chunks = write(index, blocks, chosen.todo, chosen.replaced, actors or cluster_cpus(),
                                       commit_every, progress, batch_articles)
-        return result, errors
+        return result, chosen.errors
     finally:
         if started:
             require_ray().shutdown()
