@@ -9,8 +9,10 @@ def make_net(eager: bool = False):
 
     from ..encoders import model_path
 
-    extra = {"attn_implementation": "eager"} if eager else {}
-    base = AutoModel.from_pretrained(str(model_path()), local_files_only=True, **extra)
+    if eager:
+        base = AutoModel.from_pretrained(str(model_path()), local_files_only=True, attn_implementation="eager")
+    else:
+        base = AutoModel.from_pretrained(str(model_path()), local_files_only=True)
 
     class ReaderNet(torch.nn.Module):
         def __init__(self) -> None:
