@@ -137,8 +137,7 @@ def main() -> None:
     policies = [("overlap", "overlap", 0), ("reader", "reader", 0), ("combined", "combined", 0)]
     policies += [(f"combined, reader reads top {k}", "combined", k) for k in (3, 4, 6, 8)]
     for name, kind, k in policies:
-        bar = Tuning().refuse_below if name == "overlap (shipped bar)" else \
-            balance_bar(train, policy_scores(train, kind, model, k))
+        bar = balance_bar(train, policy_scores(train, kind, model, k))
         res = evaluate(data["test"], policy_scores(data["test"], kind, model, k), bar)
         report[name] = {"bar": bar, **res}
         print(f"| {name} | {bar:.3f} | {res['top_right']:.3f} | {res['precision']:.3f} | {res['recall']:.3f} | "
