@@ -53,6 +53,23 @@ def assistant(built_index) -> Assistant:
     return Assistant.open(built_index)
 
 
+@pytest.fixture(scope="session")
+def followup_index(tmp_path_factory, corpus) -> Path:
+    """The test corpus plus tests/fixtures/followups.jsonl: articles that share a follow-up's words ("borrow",
+    "pay rise", "mercenaries") but not its referent, so only the conversation says which one is meant.
+    Read-only; kept apart from `built_index`, whose article counts other tests rely on."""
+    path = tmp_path_factory.mktemp("followups") / "index"
+    assistant = Assistant.open(path)
+    assistant.add([*corpus, *load_file(FIXTURES / "followups.jsonl")])
+    assistant.close()
+    return path
+
+
+@pytest.fixture(scope="session")
+def followup_assistant(followup_index) -> Assistant:
+    return Assistant.open(followup_index)
+
+
 @pytest.fixture
 def writable(tmp_path, built_index) -> Assistant:
     """A private copy of the built index, for tests that add or remove."""

@@ -5,11 +5,12 @@ drives the system browser, and every request that leaves 127.0.0.1 is blocked an
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
-from conftest import CARD_QUESTION
+from conftest import CARD_QUESTION, serve_copy
 
 from assistant import Article
 
@@ -50,31 +51,50 @@ def browser():
         b.close()
 
 
-@pytest.fixture
-def page(browser, served):
-    """A fresh browser session on the app; requests leaving the app's host are blocked and reported."""
+@contextmanager
+def session(browser, url: str):
+    """A fresh browser session (its own cookies and Gradio state) on the app at `url`; requests leaving the
+    app's host are blocked and reported."""
     from playwright.sync_api import expect
 
     expect.set_options(timeout=TIMEOUT)
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     outside: list[str] = []
-    host = urlparse(served[1]).netloc
+    host = urlparse(url).netloc
 
     def only_local(route):
-        url = route.request.url
-        if urlparse(url).scheme in ("data", "blob") or urlparse(url).netloc == host:
+        target = route.request.url
+        if urlparse(target).scheme in ("data", "blob") or urlparse(target).netloc == host:
             route.continue_()
         else:
-            outside.append(url)
+            outside.append(target)
             route.abort()
 
     context.route("**/*", only_local)
-    pg = context.new_page()
-    pg.goto(served[1])
-    pg.locator("#question textarea").wait_for(timeout=TIMEOUT)
-    yield pg
-    context.close()
+    try:
+        pg = context.new_page()
+        pg.goto(url)
+        pg.locator("#question textarea").wait_for(timeout=TIMEOUT)
+        yield pg
+    finally:
+        context.close()
     assert outside == [], f"the page tried to fetch from outside: {outside}"
+
+
+@pytest.fixture
+def page(browser, served):
+    """A fresh browser session on the app."""
+    with session(browser, served[1]) as pg:
+        yield pg
+
+
+@pytest.fixture(scope="module")
+def followup_url(tmp_path_factory, followup_index):
+    """The app on a copy of `followup_index`, where a follow-up's words are in several articles."""
+    assistant, demo, url = serve_copy(followup_index, tmp_path_factory.mktemp("followups-app"))
+    yield url
+    demo.close()
+    assistant.close()
 
 
 def ask(page, question: str) -> None:
@@ -116,6 +136,55 @@ def test_example_button_then_follow_up_uses_this_sessions_history(page):
     expect(bot_messages(page)).to_have_count(2)
     expect(bot_messages(page).last).to_contain_text("Wagner")
     expect(page.locator("#sources mark", has_text="Wagner").first).to_be_visible()
+
+
+def answered(page, turns: int) -> None:
+    """Wait until the page shows `turns` answers and the input is ready for the next question."""
+    from playwright.sync_api import expect
+
+    expect(bot_messages(page)).to_have_count(turns)
+    expect(page.locator("#ask")).to_have_text("Ask")
+
+
+def test_pronoun_follow_up_is_answered_from_the_previous_turns_referent(browser, followup_url):
+    """"She" is named only in the first answer; "pay rise" is in two articles (Durban's 12 %, Lisbon's 6 %)."""
+    from playwright.sync_api import expect
+
+    with session(browser, followup_url) as page:
+        ask(page, "Who called the dockworkers' strike?")
+        answered(page, 1)
+        expect(bot_messages(page).last).to_contain_text("Thandi Nkosi")
+        ask(page, "What pay rise does she want?")
+        answered(page, 2)
+        expect(bot_messages(page).last).to_contain_text("12 percent pay rise")
+        expect(page.locator("#sources mark", has_text="12 percent pay rise").first).to_be_visible()
+        expect(page.locator("#src-1")).to_contain_text("durban-dock")
+        expect(page.locator("#sources")).not_to_contain_text("lisbon-metro")
+
+
+def test_two_sessions_at_once_each_follow_up_resolves_against_its_own_turn(browser, followup_url):
+    """Two browser contexts, turns interleaved, then the same words "How much will it borrow?" in both, sent
+    back to back: each is answered from its own session's subject (Ghana's cocoa board, Lima's water company)."""
+    from playwright.sync_api import expect
+
+    with session(browser, followup_url) as a, session(browser, followup_url) as b:
+        ask(a, "Why will Ghana's cocoa crop fall?")
+        ask(b, "What damaged Lima's water treatment plant?")
+        answered(a, 1)
+        answered(b, 1)
+        expect(bot_messages(a).last).to_contain_text("swollen shoot virus")
+        expect(bot_messages(b).last).to_contain_text("Floods in March")
+        ask(a, "How much will it borrow?")
+        ask(b, "How much will it borrow?")
+        answered(a, 2)
+        answered(b, 2)
+        for page, own, evidence, other in ((a, "ghana-cocoa", "1.3 billion dollars", "lima-water"),
+                                           (b, "lima-water", "400 million dollars", "ghana-cocoa")):
+            expect(bot_messages(page).last).to_contain_text(evidence)
+            expect(page.locator("#sources mark", has_text=evidence).first).to_be_visible()
+            expect(page.locator("#src-1")).to_contain_text(own)
+            expect(page.locator("#sources")).not_to_contain_text(other)
+            expect(page.locator("#chat")).not_to_contain_text("Floods in March" if page is a else "swollen shoot")
 
 
 def test_off_topic_question_is_refused_and_errors_are_friendly(page):

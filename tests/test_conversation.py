@@ -1,4 +1,5 @@
-"""Follow-up questions: `condense` unit tests and a three-turn conversation over the real index."""
+"""Follow-up questions: `condense` unit tests, a three-turn conversation over the real index, and follow-ups that
+only the conversation can answer (their referent is in the previous turn, their words in several articles)."""
 from __future__ import annotations
 
 import re
@@ -6,7 +7,9 @@ import re
 import pytest
 from conftest import SEED_ID
 
-from assistant.answer.conversation import condense, content_words, is_follow_up, names
+from assistant.answer.conversation import about, condense, content_words, is_follow_up, names
+from assistant.text.tokens import tokenize
+from assistant.types import Passage
 
 
 def turn(role: str, content: str) -> dict:
@@ -139,3 +142,72 @@ def test_follow_up_near_the_length_limit_is_still_answered(assistant):
     question = ("And who sends him mercenaries? " + "please " * 400)[:MAX_QUERY_CHARS - 1].strip()
     ans = assistant.ask(question, history)  # condensing must not push it over the limit
     assert ans.question == question and len(ans.condensed_question) <= MAX_QUERY_CHARS
+
+
+# --- follow-ups that cannot be answered without the conversation ------------------------------------
+def test_a_pronoun_takes_the_answers_names_when_the_question_named_nobody():
+    history = [turn("user", "Who called the dockworkers' strike?"),
+               turn("assistant", "Dockworkers at the port of Durban walked out on Monday. The strike was called by "
+                                 "Thandi Nkosi, who leads the transport workers' union. [1]")]
+    out = condense("What pay rise does she want?", history)
+    assert out == "What pay rise does she want? (Durban Thandi Nkosi)"  # not "Monday": a date is no referent
+
+
+def test_a_possessive_is_not_carried_twice():
+    history = [turn("user", "Why will Ghana's cocoa crop fall?"), turn("assistant", "Dry weather [1]")]
+    assert condense("How much will it borrow?", history) == "How much will it borrow? (Ghana cocoa crop fall)"
+
+
+def test_about_keeps_the_articles_that_name_the_referent():
+    lisbon = Passage("lisbon", "Lisbon metro drivers strike", "lisbon#0", 0, 40, "Drivers want a 6 percent pay rise.", 1.0)
+    durban = Passage("durban", "Dockworkers walk out", "durban#1", 90, 150, "Nkosi said they want a 12 percent pay rise.",
+                     0.9)
+    durban_named = Passage("durban", "Dockworkers walk out", "durban#0", 0, 90, "The port of Durban is shut.", 0.5)
+    passages = [lisbon, durban, durban_named]
+
+    def weights(query: str) -> dict[str, float]:
+        return dict.fromkeys(tokenize([query])[0], 1.0)
+
+    assert about(passages, "What pay rise does she want?", ["Durban"], weights) == [durban, durban_named]
+    assert about(passages, "What pay rise does she want?", ["Lisbon"], weights) == [lisbon]  # by its title
+    assert about(passages, "What pay rise does she want?", ["Porto"], weights) == passages  # nobody named: all stay
+    assert about(passages, "Do drivers want a pay rise?", ["Durban"], weights) == passages  # no pronoun to resolve
+
+
+# (first question, follow-up, the article the follow-up's pronoun points to, the evidence its quote must hold).
+# In `followup_index` the follow-up's words are in several articles and its referent only in the first turn;
+# the same follow-up after two different first turns must get two different answers.
+NEEDS_HISTORY = [
+    pytest.param("Who gave Haftar his drones?", "Who sends him mercenaries?", SEED_ID,
+                 "Russian security company Wagner", id="him-haftar"),
+    pytest.param("Why will Ghana's cocoa crop fall?", "How much will it borrow?", "ghana-cocoa",
+                 "borrow 1.3 billion dollars", id="it-ghana"),
+    pytest.param("What damaged Lima's water treatment plant?", "How much will it borrow?", "lima-water",
+                 "borrow 400 million dollars", id="it-lima"),
+    pytest.param("Who called the dockworkers' strike?", "What pay rise does she want?", "durban-dock",
+                 "12 percent pay rise", id="she-named-only-in-the-answer"),
+    pytest.param("Who leads the Lisbon metro drivers' union?", "What pay rise does she want?", "lisbon-metro",
+                 "6 percent pay rise", id="she-lisbon"),
+]
+
+
+@pytest.mark.parametrize("first, follow_up, article, evidence", NEEDS_HISTORY)
+def test_follow_up_needs_and_uses_the_history(followup_assistant, first, follow_up, article, evidence):
+    """With the history every quote comes from the referent's article and the first holds the evidence; asked
+    cold, the same words get another answer, so the history is what picked it."""
+    before = followup_assistant.ask(first)
+    assert not before.refused and before.citations[0].article_id == article, before.text
+    assert evidence not in before.text, "the first answer must not already hold the follow-up's"
+    answer = followup_assistant.ask(follow_up, [turn("user", first), turn("assistant", before.text)])
+    assert not answer.refused, answer.condensed_question
+    assert {c.article_id for c in answer.citations} == {article}, answer.text
+    first = answer.citations[0]
+    assert evidence in first.quote, answer.text
+    assert first.answer_start is not None and first.answer_end is not None, "no short answer"
+    short = first.text[first.answer_start - first.start:first.answer_end - first.start]
+    assert short in evidence, f"the short answer {short!r} is not in the sentence the follow-up asks for"
+
+    cold = followup_assistant.ask(follow_up)
+    assert cold.condensed_question == follow_up
+    assert cold.text != answer.text
+    assert cold.refused or {c.article_id for c in cold.citations} != {article}, cold.text

@@ -7,7 +7,7 @@ from ..search import MAX_QUERY_CHARS, check_query
 from ..types import Answer, Passage
 from ..validate import check_history
 from .base import Context, Generator, refusal, with_chat
-from .conversation import condense
+from .conversation import about, topic, with_topic
 
 DEFAULT_PASSAGES = 6
 
@@ -19,14 +19,16 @@ def answer(question: str, history: Sequence[Mapping[str, str]] | None, filters: 
     """The answer to `question` in the conversation `history`; `search(query, k, filters)` finds the passages."""
     question = check_query(question)
     history = check_history(history)
-    standalone = condense(question, history)
+    extra = topic(question, history)
+    standalone = with_topic(question, extra)
     if len(standalone) > MAX_QUERY_CHARS:  # the context words would push a valid question over the limit
-        standalone = question
+        standalone, extra = question, []
     k = getattr(getattr(generator, "tuning", None), "passages", DEFAULT_PASSAGES)
-    passages = search(standalone, k, filters)
+    passages = about(search(standalone, k, filters), question, extra, context.term_weights)
     if not passages:
         result = refusal(question, passages)
     else:
-        result = generator.generate(standalone, passages, with_chat(context, history))
+        asked = question if extra else ""
+        result = generator.generate(standalone, passages, with_chat(context, history, asked=asked))
     result.question, result.condensed_question = question, standalone
     return result

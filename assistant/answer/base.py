@@ -29,16 +29,18 @@ class ChatContext(Context):
 
     history: Sequence[Mapping[str, str]] = ()  # {role, content} turns before this question
     on_token: Callable[[str], None] | None = None  # receives a streaming generator's draft text as it is written
+    asked: str = ""  # a follow-up as the user typed it, when the question given is condensed (conversation.py)
 
 
 def with_chat(context: Context, history: Sequence[Mapping[str, str]] = (),
-              on_token: Callable[[str], None] | None = None) -> Context:
-    """`context` plus the conversation and a draft listener, when there is either."""
+              on_token: Callable[[str], None] | None = None, asked: str = "") -> Context:
+    """`context` plus the conversation, a draft listener and a condensed follow-up's own words, when there is any."""
     history = tuple(history) or tuple(getattr(context, "history", ()))
     on_token = on_token or getattr(context, "on_token", None)
-    if not history and on_token is None:
+    asked = asked or getattr(context, "asked", "")
+    if not history and on_token is None and not asked:
         return context
-    return ChatContext(context.encode, context.term_weights, history, on_token)
+    return ChatContext(context.encode, context.term_weights, history, on_token, asked)
 
 
 class Generator(Protocol):

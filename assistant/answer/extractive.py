@@ -5,6 +5,8 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
 from ..reader import Reader, shipped
 from ..text.terms import coverage
 from ..text.tokens import tokenize
@@ -56,18 +58,26 @@ class ExtractiveGenerator:
 
         A sentence that asks the question ("Is Turkey sending troops?") or that a "He/It ..." sentence
         continues lends its score to the next sentence, which is where news prose puts the answer.
+        For a condensed follow-up ("How much will it borrow? (Ghana cocoa …)", `context.asked` the question as
+        typed) the conversation's words count anywhere in the sentence's passage, since an article names its
+        subject once and then says "the board", and similarity is half to the question as typed: else the
+        sentence that names the subject, which the previous answer already quoted, outranks the one that
+        answers the new question.
         """
         weights = context.term_weights(question)
         t = self.tuning
+        asked = getattr(context, "asked", "")
+        topic = _topic_in_passages(cands, question, asked)
         for c, terms in zip(cands, map(set, tokenize([c.text for c in cands]))):
-            c.coverage = coverage(terms, weights)
+            c.coverage = coverage(terms | topic.get(id(c.passage), set()), weights)
             c.score = t.lexical * c.coverage + t.prior / (1 + c.rank)
         carries = [i for i in range(1, len(cands)) if _carries(cands[i - 1], cands[i])]
         chosen = self.shortlist(cands, carries)
-        vecs = context.encode([question] + [cands[i].text for i in chosen])
-        for i, vec in zip(chosen, vecs[1:]):
+        queries = [question, asked] if asked else [question]
+        vecs = context.encode(queries + [cands[i].text for i in chosen])
+        for i, vec in zip(chosen, vecs[len(queries):]):
             cands[i].vec = vec
-            cands[i].score += t.dense * float(vec @ vecs[0])
+            cands[i].score += t.dense * float(np.mean(vecs[:len(queries)] @ vec))
         for i in carries:
             prev, c = cands[i - 1], cands[i]
             if prev.vec is not None and c.vec is not None:
@@ -112,6 +122,18 @@ class ExtractiveGenerator:
         if reader is not None:
             add_short_answer(answer, best, read_best(question, best, reader), reader.span_threshold)
         return answer
+
+
+def _topic_in_passages(cands: list[Candidate], question: str, asked: str) -> dict[int, set[str]]:
+    """The words condensing added to `asked` that each candidate's passage holds (title included)."""
+    if not asked:
+        return {}
+    added = set(tokenize([question])[0]) - set(tokenize([asked])[0])
+    out: dict[int, set[str]] = {}
+    for c in cands:
+        if id(c.passage) not in out:
+            out[id(c.passage)] = added & set(tokenize([f"{c.passage.title}\n{c.passage.text}"])[0])
+    return out
 
 
 def _carries(prev: Candidate, c: Candidate) -> bool:
