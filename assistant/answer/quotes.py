@@ -60,21 +60,21 @@ def quote_span(c: Candidate) -> tuple[int, int]:
 
 def compose(question: str, picked: Sequence[Candidate], passages: Sequence[Passage]) -> Answer:
     """One citation per quote; quotes that touch in one passage merge, so no sentence is said twice."""
-    groups: list[tuple[Candidate, int, int]] = []
+    groups: list[tuple[Candidate, int, int, float]] = []  # a merged quote scores as its best sentence
     for c in picked:
         start, end = quote_span(c)
-        for i, (g, g_start, g_end) in enumerate(groups):
+        for i, (g, g_start, g_end, score) in enumerate(groups):
             if g.passage.chunk_id == c.passage.chunk_id and start <= g_end + 2 and g_start <= end + 2:
-                groups[i] = (g, min(start, g_start), max(end, g_end))
+                groups[i] = (g, min(start, g_start), max(end, g_end), max(score, c.score))
                 break
         else:
-            groups.append((c, start, end))
+            groups.append((c, start, end, c.score))
     citations, parts = [], []
-    for n, (c, start, end) in enumerate(groups, 1):
+    for n, (c, start, end, score) in enumerate(groups, 1):
         p = c.passage
         quote = p.text[start:end]
         citations.append(Citation(n, p.article_id, p.title, p.chunk_id, p.start, p.end, p.text, quote,
                                   p.start + start, p.start + end,
-                                  round(c.score, 4), p.date, p.source, url=p.url, also_in=list(p.also_in)))
+                                  round(score, 4), p.date, p.source, url=p.url, also_in=list(p.also_in)))
         parts.append(f"{' '.join(quote.split())} [{n}]")
-    return Answer(" ".join(parts), citations, False, list(passages), question, confidence=round(picked[0].score, 4))
+    return Answer(" ".join(parts), citations, False, list(passages), question, confidence=round(max(p.score for p in picked), 4))

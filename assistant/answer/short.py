@@ -1,14 +1,9 @@
 """The short answer inside a quote ("the United Arab Emirates"), read by the trained reader, with article offsets."""
 from __future__ import annotations
 
-from ..reader import Reader, ReaderInput, Reading
+from ..reader import Reading
 from ..types import Answer
 from .quotes import Candidate
-
-
-def read_best(question: str, best: Candidate, reader: Reader) -> Reading:
-    """The reader's reading of the quoted sentence (with its title and the sentence before it, as trained)."""
-    return reader.read([ReaderInput(question, best.text, best.passage.title, best.before)])[0]
 
 
 def add_short_answer(answer: Answer, best: Candidate, reading: Reading, bar: float) -> None:
