@@ -220,3 +220,42 @@ def test_llm_mode_with_the_endpoint_down_falls_back_with_a_note(assistant):
     _, respond, _, _ = app._chat_ui(assistant, writers)
     chat, _, _ = list(respond(CARD_QUESTION, [], [], mode=app.LOCAL))[-1]
     assert "lacks a military base near Libya" in chat[-1]["content"] and "cannot reach" in chat[-1]["content"]
+
+
+# ---- the Sources tab's upload limits ----------------------------------------------------------------
+@pytest.fixture
+def upload(writable):
+    from assistant.ui import sources
+
+    return sources.sources_ui(writable)[1]
+
+
+def status_of(result) -> str:
+    return result[0].replace("\\", "")  # the status is escaped Markdown
+
+
+def test_upload_takes_at_most_20_files_at_a_time(upload, writable, tmp_path):
+    files = []
+    for i in range(21):
+        path = tmp_path / f"harbour-{i:02d}.txt"
+        path.write_text(f"Harbour log {i}\n\nThe harbour master logged {i + 3} arrivals on day {i}.\n")
+        files.append(str(path))
+    before = writable.stats()["articles"]
+    assert "21 files: upload at most 20 at a time." in status_of(upload(files))
+    assert writable.stats()["articles"] == before
+    assert ": 20 new, 0 updated" in status_of(upload(files[:20]))
+    assert writable.stats()["articles"] == before + 20
+
+
+def test_upload_refuses_a_file_over_5_mb_and_adds_the_others(upload, writable, tmp_path):
+    from assistant.ui.sources import MAX_UPLOAD_BYTES
+
+    assert MAX_UPLOAD_BYTES == 5 * 2**20
+    at_limit, over = tmp_path / "at-limit.txt", tmp_path / "over-limit.txt"
+    for path, size in ((at_limit, MAX_UPLOAD_BYTES), (over, MAX_UPLOAD_BYTES + 1)):
+        head = f"{path.stem} harbour report\n\nThe harbour reopened on Monday after the storm.".encode()
+        path.write_bytes(head + b" " * (size - len(head)))  # the padding is cleaned away: one short article
+    status = status_of(upload([str(at_limit), str(over)]))
+    assert "at-limit.txt (1 article): 1 new" in status
+    assert "✗ over-limit.txt: larger than 5 MB" in status
+    assert writable.article("at-limit") is not None and writable.article("over-limit") is None

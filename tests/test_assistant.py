@@ -27,6 +27,7 @@ class EchoGenerator:
 
     def __init__(self):
         self.seen: list[tuple[str, list, Context]] = []
+        self.answers: list[Answer] = []
 
     def generate(self, question, passages, context):
         self.seen.append((question, list(passages), context))
@@ -34,7 +35,8 @@ class EchoGenerator:
         end = p.text.find(".") + 1 or len(p.text)
         quote = p.text[:end]
         cite = Citation(1, p.article_id, p.title, p.chunk_id, p.start, p.end, p.text, quote, p.start, p.start + end, 1.0)
-        return Answer(f"{quote} [1]", [cite], False, list(passages), question)
+        self.answers.append(Answer(f"Echo: {quote} [1]", [cite], False, list(passages), question, generator="echo"))
+        return self.answers[-1]
 
 
 def test_an_encoder_object_is_used_for_indexing_and_search(tmp_path, corpus):
@@ -72,6 +74,7 @@ def test_a_custom_generator_answers_and_sees_only_its_context(tmp_path, built_in
         a.close()
     question, passages, context = gen.seen[0]
     assert question == CARD_QUESTION and passages[0].article_id == SEED_ID
+    assert ans is gen.answers[0] and ans.text.startswith("Echo: ") and ans.generator == "echo"  # its own answer
     assert ans.citations[0].quote and ans.text.endswith("[1]") and not ans.refused
     assert set(vars(context)) == {"encode", "term_weights"}  # no index, no facade
     assert context.encode(["a", "b"]).shape == (2, 384)

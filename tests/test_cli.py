@@ -1,6 +1,7 @@
 """The command line: index, search, ask, remove, stats, check, and user errors as one-line messages."""
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 from conftest import CARD_QUESTION, ROOT, SEED_ID, copy_index
 
+from assistant import Assistant
 from assistant.cli import main
 from assistant.index.index import DEFAULT_ENCODER
 
@@ -212,6 +214,48 @@ def test_reading_commands_need_an_existing_index(capsys, tmp_path):
         code, out, err = run(capsys, *argv, "--index", missing)
         assert_user_error(code, err, "no index at")
     assert not missing.exists(), "a typo in --index does not create an empty index"
+
+
+def test_chat_answers_a_question_and_its_follow_up_then_exits(capsys, monkeypatch, built_index):
+    """The follow-up is asked with the first turn as its history; an empty line, or the end of input, quits."""
+    asked: list[tuple[str, list]] = []
+    real_ask = Assistant.ask
+
+    def ask(self, question, history=None, **kwargs):
+        asked.append((question, list(history or [])))
+        return real_ask(self, question, history, **kwargs)
+
+    monkeypatch.setattr(Assistant, "ask", ask)
+    first, follow_up = "Who gave Haftar his drones?", "And who sends him mercenaries?"
+    monkeypatch.setattr("sys.stdin", io.StringIO(f"{first}\n{follow_up}\n\nWhat is the capital of Peru?\n"))
+    code, out, err = run(capsys, "chat", "--index", built_index)
+    assert code == 0, err
+    intro, answer, answer_2, after_blank = out.split("> ")
+    assert intro.startswith("Ask about the articles") and after_blank == ""  # the empty line ended it
+    text, cited = answer.split("\n  [1] ", 1)  # the answer with its markers, then one line per citation
+    assert "United Arab Emirates" in text and "[1]" in text and SEED_ID in cited
+    text, cited = answer_2.split("\n  [1] ", 1)
+    assert "Wagner" in text and "[1]" in text and SEED_ID in cited
+    assert [q for q, _ in asked] == [first, follow_up]  # nothing after the empty line
+    assert asked[1][1][0] == {"role": "user", "content": first}
+    assert asked[1][1][1]["role"] == "assistant" and asked[1][1][1]["content"] in answer
+
+    monkeypatch.setattr("sys.stdin", io.StringIO(first))  # Ctrl-D (end of input) ends it too
+    code, out, err = run(capsys, "chat", "--index", built_index)
+    assert code == 0 and out.count("United Arab Emirates") >= 1 and out.endswith("> ")
+
+
+def test_an_unexpected_error_exits_3_naming_it_a_bug(capsys, monkeypatch, built_index):
+    """Exit 2 is a user's mistake (`error: ...`); 3 is a bug: one line saying so, the traceback in the log."""
+    def broken(self):
+        raise RuntimeError("stats table on fire")
+
+    monkeypatch.setattr(Assistant, "stats", broken)
+    code, out, err = run(capsys, "stats", "--index", built_index)
+    assert code == 3 and out == ""
+    assert err.splitlines()[-1] == ("error: unexpected RuntimeError: stats table on fire (a bug; please report it "
+                                    "with the log above)")
+    assert "Traceback" in err and "RuntimeError: stats table on fire" in err
 
 
 # ---- broken Unicode ------------------------------------------------------------------------------

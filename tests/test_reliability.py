@@ -1,7 +1,8 @@
 """Reliability and safety (docs/reliability.md).
 
-1. Crash safety: a writer SIGKILLed at each stage of a write leaves the previous generation in force; a rerun
-   completes the write. Leftover files of crashed writers are ignored, then cleaned.
+1. Crash safety: a writer SIGKILLed between the stages of a write, or at a random moment inside one (embedding,
+   FAISS save, BM25 save, SQLite commit, manifest write), leaves the previous generation in force (the new one once
+   the commit is done); a rerun completes the write. Leftover files of crashed writers are ignored, then cleaned.
 2. Operational basics: no silent empty index, clear version and damage messages, `check` exit codes, the write
    lock (fail fast or wait), JSON log lines.
 3. Bad input, fuzzed with hypothesis: loaders, chunker, search and ask raise `InputError`/`AssistantError` or
@@ -19,6 +20,7 @@ import io
 import json
 import logging
 import os
+import random
 import re
 import shutil
 import signal
@@ -27,6 +29,7 @@ import subprocess
 import sys
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -77,9 +80,9 @@ def cli(*args: str) -> tuple[int, str, str]:
     return code, out.getvalue(), err.getvalue()
 
 
-def contents(index: Path) -> dict:
+def contents(index: Path, encoder=None) -> dict:
     """What a reader sees: article ids, their texts, counts, generation."""
-    a = Assistant.open(index, create=False)
+    a = Assistant.open(index, encoder=encoder, create=False)
     try:
         return {"ids": {r["id"] for r in a.articles()}, "stats": a.stats(),
                 "texts": {r["id"]: a.article(r["id"]).text for r in a.articles()},
@@ -222,8 +225,8 @@ def paused(tmp_path_factory, index_a, batches):
             w.kill()
 
 
-def assert_holds_a(index: Path, batches: dict) -> dict:
-    seen = contents(index)
+def assert_holds_a(index: Path, batches: dict, encoder=None) -> dict:
+    seen = contents(index, encoder)
     assert seen["problems"] == []
     assert seen["ids"] == batches["A_ids"]
     assert seen["stats"]["articles"] == len(batches["A_ids"])
@@ -233,8 +236,8 @@ def assert_holds_a(index: Path, batches: dict) -> dict:
     return seen
 
 
-def assert_holds_a_and_b(index: Path, batches: dict) -> dict:
-    seen = contents(index)
+def assert_holds_a_and_b(index: Path, batches: dict, encoder=None) -> dict:
+    seen = contents(index, encoder)
     assert seen["problems"] == []
     assert seen["ids"] == batches["A_ids"] | batches["B_ids"]
     assert seen["stats"]["articles"] == len(batches["A_ids"] | batches["B_ids"])
@@ -317,6 +320,170 @@ def test_leftover_files_are_ignored_then_cleaned(tmp_path, index_a, batches):
     assert not (index / "manifest.json.tmp").exists() and not list(index.glob("*.tmp"))
 
 
+# A writer killed at a random moment *inside* one call of a write: `Assistant.open(INDEX).add(BATCH)` in a child
+# whose stage calls write "start STAGE" and "end STAGE" to a pipe around the real call (the wrapping lives in this
+# script, not in the package). The parent kills it a random delay after "start", up to the call's length.
+KILL_STAGES = {"embed": ("assistant.encoders.onnx_encoder", "OnnxEncoder", "encode"),
+               "faiss": ("assistant.index.vectors", "Vectors", "save"),
+               "bm25": ("assistant.index.lexical", "Lexical", "save"),
+               "sqlite": ("assistant.index.store", "Store", "commit"),
+               "manifest": ("assistant.index.manifest", None, "write")}
+GENERATION_AFTER_KILL = {"embed": {1}, "faiss": {1}, "bm25": {1}, "sqlite": {1, 2}, "manifest": {2}}
+MARKED_WRITER = r"""
+import importlib, json, os, sys, time
+from assistant import Assistant
+from assistant.ingest.loaders import load_paths
+
+index, batch, marks, stages = sys.argv[1], sys.argv[2], int(sys.argv[3]), json.loads(sys.argv[4])
+
+def marked(stage, module, cls, name):
+    owner = importlib.import_module(module)
+    owner = getattr(owner, cls) if cls else owner
+    real = getattr(owner, name)
+    def wrapped(*args, **kwargs):
+        os.write(marks, f"start {stage} {time.monotonic()}\n".encode())
+        result = real(*args, **kwargs)
+        os.write(marks, f"end {stage} {time.monotonic()}\n".encode())
+        return result
+    setattr(owner, name, wrapped)
+
+for stage, where in stages.items():
+    marked(stage, *where)
+articles, errors = load_paths([batch])
+assert not errors, errors
+Assistant.open(index).add(articles)
+"""
+
+
+@dataclass
+class MarkedRun:
+    """One marked writer: the times its stage calls began and ended, and how it ended."""
+
+    marks: dict[str, list[float]]
+    returncode: int
+    delay: float
+    stderr: str
+
+    def killed_inside(self, stage: str) -> bool:
+        """SIGKILLed after the stage's call began and before it returned."""
+        return self.returncode == -signal.SIGKILL and len(self.marks.get(stage, [])) == 1
+
+
+def run_marked_writer(index: Path, batch: Path, log: Path, stage: str | None = None, delay: float = 0.0) -> MarkedRun:
+    """The marked writer on `index`; with `stage`, SIGKILLed `delay` seconds after that stage's call began."""
+    read, write = os.pipe()
+    with open(log, "w") as err:
+        proc = subprocess.Popen([PY, "-c", MARKED_WRITER, str(index), str(batch), str(write), json.dumps(KILL_STAGES)],
+                                cwd=ROOT, env={**os.environ, "OMP_NUM_THREADS": "1"}, pass_fds=(write,),
+                                stdout=subprocess.DEVNULL, stderr=err)
+    os.close(write)
+    data = b""
+    try:
+        while stage is not None and f"start {stage} ".encode() not in data:
+            chunk = os.read(read, 4096)
+            if not chunk:
+                break
+            data += chunk
+        if stage is not None and proc.poll() is None:
+            time.sleep(delay)
+            proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=120)
+        while chunk := os.read(read, 4096):
+            data += chunk
+    finally:
+        os.close(read)
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    marks: dict[str, list[float]] = {}
+    for line in data.decode().splitlines():
+        _, name, at = line.split()
+        marks.setdefault(name, []).append(float(at))
+    return MarkedRun(marks, proc.returncode, delay, log.read_text())
+
+
+def copy_without_model(src: Path, dst: Path) -> Path:
+    """`copy_index` without the 58 MB model file: the writer links it from the shared model cache."""
+    shutil.copytree(src, dst, ignore=shutil.ignore_patterns("write.lock", "models"))
+    return dst
+
+
+@pytest.fixture(scope="module")
+def int8_encoder():
+    """This process's encoder, passed as an object: opening each copy by name would load a model per folder."""
+    from assistant.encoders import load_encoder
+
+    return load_encoder("onnx-int8")
+
+
+@pytest.fixture(scope="module")
+def stage_seconds(tmp_path_factory, index_a, batches) -> dict[str, float]:
+    """How long each stage's call lasts here, from one marked writer left to finish: the first kills' range."""
+    root = tmp_path_factory.mktemp("calibrate")
+    run = run_marked_writer(copy_without_model(index_a, root / "index"), batches["B"], root / "writer.log")
+    assert run.returncode == 0, run.stderr
+    seconds = {}
+    for stage in KILL_STAGES:
+        assert len(run.marks.get(stage, [])) == 2, (stage, run.marks, run.stderr)
+        start, end = run.marks[stage]
+        seconds[stage] = end - start
+    print("stage calls:", ", ".join(f"{s} {t * 1000:.1f} ms" for s, t in seconds.items()))
+    return seconds
+
+
+def kill_inside(stage: str, kills: int, root: Path, index_a: Path, batches: dict, seconds: float, encoder) -> None:
+    """`kills` writers killed inside `stage`'s call at random offsets; after each, the index opens, `assistant check`
+    passes, it holds exactly A (or A+B once the commit is done), and re-running the add completes it.
+
+    The delay is drawn up to the call's length in the latest run that finished it (a writer killed after the call
+    shows how long it took this time): the shared machine's load changes that length several times over.
+    """
+    rng = random.Random()
+    b_articles = load_paths([batches["B"]])[0]
+    inside = 0
+    for attempt in range(kills):
+        index = copy_without_model(index_a, root / f"{stage}-{attempt}")
+        run = run_marked_writer(index, batches["B"], root / f"{stage}-{attempt}.log", stage, rng.uniform(0, seconds))
+        where = f"{stage}, kill {attempt} at {run.delay * 1000:.2f} ms, marks {run.marks}:\n{run.stderr[-2000:]}"
+        assert run.marks.get(stage) and run.returncode in (-signal.SIGKILL, 0), where
+        if run.killed_inside(stage):
+            inside += 1
+        else:
+            seconds = run.marks[stage][1] - run.marks[stage][0]
+
+        code, out, err = cli("check", "--index", index)
+        assert code == 0 and "index OK" in out and "problem" not in err, f"{where}\n{err}"
+        generation = contents(index, encoder)["generation"]
+        assert generation in GENERATION_AFTER_KILL[stage], where
+        (assert_holds_a if generation == 1 else assert_holds_a_and_b)(index, batches, encoder)
+
+        a = Assistant.open(index, encoder=encoder, create=False)
+        try:
+            result = a.add(b_articles)
+        finally:
+            a.close()
+        assert (result.added, result.updated) == ((1, 1) if generation == 1 else (0, 0)), where
+        code, out, err = cli("check", "--index", index)
+        assert code == 0 and "index OK" in out and err == "", f"{where}\n{err}"
+        assert assert_holds_a_and_b(index, batches, encoder)["generation"] == 2
+        assert generation_files(index) == ["bm25-000002", "vectors-000002.faiss", "vectors-000002.ids.npy"], where
+        assert not list(index.glob("*.tmp")) and json.loads((index / "manifest.json").read_text())["generation"] == 2
+        shutil.rmtree(index)
+    print(f"{stage}: {inside} of {kills} kills landed inside the call")
+    assert inside, f"no kill landed inside {stage}'s call: it is shorter than this machine's reaction to the mark"
+
+
+@pytest.mark.parametrize("stage", KILL_STAGES)
+def test_kill_inside_a_stage(stage, tmp_path, index_a, batches, stage_seconds, int8_encoder):
+    kill_inside(stage, 5, tmp_path, index_a, batches, stage_seconds[stage], int8_encoder)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("stage", KILL_STAGES)
+def test_kill_inside_a_stage_slow(stage, tmp_path, index_a, batches, stage_seconds, int8_encoder):
+    kill_inside(stage, 30, tmp_path, index_a, batches, stage_seconds[stage], int8_encoder)
+
+
 # ---- 2. operational basics ---------------------------------------------------------------------
 @pytest.mark.parametrize("command", [["search", "Turkey"], ["ask", "Why?"], ["chat"], ["remove", "x"], ["stats"],
                                      ["check"]])
@@ -349,8 +516,11 @@ def _set_format_version(index: Path, version) -> None:
         db.commit()
 
 
-@pytest.mark.parametrize("version, words", [(0, "older version"), (99, "newer version")])
-def test_other_format_versions_are_refused_clearly(version, words, tmp_path, index_a, batches):
+@pytest.mark.parametrize("version, words, advice", [
+    (0, "older version", "Rebuild it: assistant index --rebuild --index {index} PATH"),
+    (99, "newer version", "(format 99); upgrade the package"),
+], ids=["older", "newer"])
+def test_other_format_versions_are_refused_clearly(version, words, advice, tmp_path, index_a, batches):
     index = copy_index(index_a, tmp_path / "index")
     _set_format_version(index, version)
     with pytest.raises(IndexMismatchError, match=words):
@@ -359,8 +529,8 @@ def test_other_format_versions_are_refused_clearly(version, words, tmp_path, ind
     assert code == 2 and words in err and "Traceback" not in err
     code, out, err = cli("check", "--index", index)
     assert code == 1 and words in err
-    assert "--rebuild" in err or version > 1  # the advice given works:
-    assert cli("index", batches["A"], "--index", index, "--rebuild", "--quiet")[0] == 0
+    assert advice.format(index=index) in err
+    assert cli("index", batches["A"], "--index", index, "--rebuild", "--quiet")[0] == 0  # rebuilding always works
     assert_holds_a(index, batches)
 
 

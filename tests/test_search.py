@@ -88,13 +88,12 @@ FILTERS = [
 @pytest.mark.parametrize("mode", ["hybrid", "dense", "bm25"])
 @pytest.mark.parametrize("filters, ok", FILTERS, ids=[str(f) for f, _ in FILTERS])
 def test_filters_never_leak(assistant, filters, ok, mode):
-    found = 0
-    for query in ["Haftar drones Turkey", "the ministry said on Friday there was a strike", "strike Lira grain drones"]:
+    # every query shares a word with every filter's articles, so BM25 too has something to return
+    for query in ["Haftar drones Turkey ministry", "the ministry said on Friday there was a strike",
+                  "strike Lira grain drones"]:
         passages = assistant.search(query, k=10, filters=filters, mode=mode)
-        assert passages or mode == "bm25", query  # BM25 may find no shared word in the allowed articles
+        assert passages, (query, "an empty result would prove nothing about the filter")
         assert all(ok(p) for p in passages), (query, [(p.article_id, p.date, p.source) for p in passages])
-        found += len(passages)
-    assert found, "no query returned anything: the filter check would prove nothing"
 
 
 def test_date_filters_exclude_undated_articles(assistant):

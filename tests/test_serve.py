@@ -106,6 +106,17 @@ def test_an_editor_uploads_and_removes(team):
     assert state(team) == (generation + 2, ids)
 
 
+def test_the_upload_route_takes_files_up_to_5_mb(team):
+    from assistant.ui.sources import MAX_UPLOAD_BYTES
+
+    editor = team.client("ed")
+    head = b"Harbour report\nThe harbour reopened on Monday after the storm."
+    at_limit = head + b" " * (MAX_UPLOAD_BYTES - len(head))
+    assert editor.post("/gradio_api/upload", files=[("files", ("at-limit.txt", at_limit))]).status_code == 200
+    over = editor.post("/gradio_api/upload", files=[("files", ("over.txt", at_limit + b" "))])
+    assert over.status_code == 413, over.text
+
+
 def test_a_user_removed_from_the_file_loses_access_at_once(team, tmp_path):
     path = team.served.settings.users
     users.add(path, "temp", "editor", "temporary-pass")
