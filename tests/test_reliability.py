@@ -481,7 +481,7 @@ def test_kill_inside_a_stage(stage, tmp_path, index_a, batches, stage_seconds, i
 @pytest.mark.slow
 @pytest.mark.parametrize("stage", KILL_STAGES)
 def test_kill_inside_a_stage_slow(stage, tmp_path, index_a, batches, stage_seconds, int8_encoder):
-    kill_inside(stage, 30, tmp_path, index_a, batches, stage_seconds[stage], int8_encoder)
+    kill_inside(stage, 20, tmp_path, index_a, batches, stage_seconds[stage], int8_encoder)
 
 
 # ---- 2. operational basics ---------------------------------------------------------------------
@@ -851,7 +851,7 @@ def _ask(assistant, question, turns, flt):
     _check_ask(assistant, question, turns, flt)
 
 
-test_fuzz_ask, test_fuzz_ask_slow = fuzz_tests(10, 60, question=queries, turns=history, flt=filters)(_ask)
+test_fuzz_ask, test_fuzz_ask_slow = fuzz_tests(10, 1000, question=queries, turns=history, flt=filters)(_ask)
 
 
 def test_nasty_files(fuzz_dir):
@@ -981,7 +981,7 @@ def _add(scratch, batch):
     assert result.added + result.updated + result.unchanged == len(batch)
 
 
-test_fuzz_add, test_fuzz_add_slow = fuzz_tests(25, 150, batch=st.lists(articles_st, min_size=1, max_size=3))(_add)
+test_fuzz_add, test_fuzz_add_slow = fuzz_tests(25, 1000, batch=st.lists(articles_st, min_size=1, max_size=3))(_add)
 
 
 # ---- 4. offline: tests/test_offline.py (DNS and packets captured in a network namespace) -----------
