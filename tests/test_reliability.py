@@ -481,7 +481,7 @@ def test_kill_inside_a_stage(stage, tmp_path, index_a, batches, stage_seconds, i
 @pytest.mark.slow
 @pytest.mark.parametrize("stage", KILL_STAGES)
 def test_kill_inside_a_stage_slow(stage, tmp_path, index_a, batches, stage_seconds, int8_encoder):
-    kill_inside(stage, 20, tmp_path, index_a, batches, stage_seconds[stage], int8_encoder)
+    kill_inside(stage, 10, tmp_path, index_a, batches, stage_seconds[stage], int8_encoder)
 
 
 # ---- 2. operational basics ---------------------------------------------------------------------

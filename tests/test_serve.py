@@ -174,7 +174,9 @@ def test_read_only_mode_has_no_write_path(tmp_path, built_index):
 
 
 def contents(folder: Path) -> dict[str, str]:
-    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.iterdir() if p.is_file()}
+    """Every file's hash; an empty SQLite -wal/-shm file (which SQLite removes when its last reader closes) aside."""
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.iterdir()
+            if p.is_file() and not (p.name.endswith(("-wal", "-shm")) and p.stat().st_size == 0)}
 
 
 # ---- the command line -----------------------------------------------------------------------------
