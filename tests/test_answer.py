@@ -181,3 +181,44 @@ def test_shortlist_encodes_everything_when_no_term_is_shared():
     cands[4].coverage, cands[4].score = 0.5, 0.3
     assert generator.shortlist(cands, []) == [0, 1, 4]  # the best, and both tied at the cut-off
     assert generator.shortlist(cands, [2]) == [0, 1, 2, 4]  # with the sentence a carry links to
+
+
+class ScriptedReader:
+    """A reader whose logits are given: what `rerank` does with them is what is tested."""
+
+    span_threshold = 0.5
+
+    def __init__(self, logits: list[float]):
+        self.logits = logits
+        self.read_texts: list[str] = []
+
+    def scores(self, items):  # noqa: ANN001, ANN201
+        import numpy as np
+
+        self.read_texts += [i.sentence for i in items]
+        return np.array(self.logits[:len(items)]), [((0, 4), 0.9)] * len(items)
+
+    def calibrated(self, logits):  # noqa: ANN001, ANN201
+        return 1 / (1 + pow(2.718281828, -logits))
+
+
+@pytest.mark.parametrize("logits, leads", [([-6.0, 6.0], "second"), ([6.0, -6.0], "first")])
+def test_reader_reorders_only_the_best_two_that_clear_the_bar(logits, leads):
+    from assistant.answer.quotes import Candidate
+    from assistant.types import Passage
+
+    text = "first sentence here. second sentence here. third sentence here."
+    passage = Passage("a", "t", "a#0", 0, len(text), text, 1.0)
+    cands = [Candidate(passage, 0, 0, 20), Candidate(passage, 0, 21, 42), Candidate(passage, 0, 43, 63)]
+    for c, score in zip(cands, (0.60, 0.58, 0.59)):
+        c.score = score
+    reader = ScriptedReader(logits + [9.0])
+    readings = ExtractiveGenerator(reader=reader).rerank("q?", cands, reader)  # type: ignore[arg-type]
+    assert reader.read_texts == [text[0:20], text[21:42]]  # the first two as given, never the third
+    assert cands[0].text.startswith(leads) and cands[2].text.startswith("third")
+    assert set(readings) == {id(c) for c in cands[:2]}
+    below = [Candidate(passage, 0, 0, 20), Candidate(passage, 0, 21, 42)]
+    below[0].score, below[1].score = 0.60, 0.40  # under the refusal bar: not read, cannot lead
+    reader = ScriptedReader([-6.0, 6.0])
+    ExtractiveGenerator(reader=reader).rerank("q?", below, reader)  # type: ignore[arg-type]
+    assert reader.read_texts == [text[0:20]] and below[0].text.startswith("first")
