@@ -40,7 +40,8 @@ bench: install
 eval: install
 	$(PY) -m assistant eval seeds/qa.jsonl --index /tmp/news-assistant-seed-eval --out eval-report
 
-# Retrains the reader (one epoch ≈ 35 min on 2 idle cores, capped at READER_MINUTES) and rewrites assistant/models/reader-int8.onnx + reader.json.
+# Retrains the reader (one epoch ≈ 35 min on 2 idle cores, capped at READER_MINUTES) and rewrites
+# assistant/models/reader-int8.onnx + reader.json.
 SQUAD ?= ../shared/data/squad-dev
 READER_MINUTES ?= 60
 reader: install

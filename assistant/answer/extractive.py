@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..reader import Reader, ReaderInput, Reading, shipped
+from ..reader.model import readings
 from ..text.terms import coverage
 from ..text.tokens import tokenize
 from ..types import Answer, Passage
@@ -137,13 +138,14 @@ class ExtractiveGenerator:
     def rerank(self, question: str, cands: list[Candidate], reader: Reader) -> dict[int, Reading]:
         """The reader reads the best `reader_reads` of `cands` (sorted, best first; at least the best one) that
         clear the refusal bar, and they are reordered by the fitted combination; each one's reading, by `id`."""
-        top = [c for c in cands[:max(1, self.tuning.reader_reads)] if c is cands[0] or c.score >= self.tuning.refuse_below]
+        t = self.tuning
+        top = [c for c in cands[:max(1, t.reader_reads)] if c is cands[0] or c.score >= t.refuse_below]
         logits, spans = reader.scores([ReaderInput(question, c.text, c.passage.title, c.before) for c in top])
-        w_overlap, w_reader, w_rank, bias = self.tuning.combine
-        z = {id(c): w_overlap * c.score + w_reader * float(lg) + w_rank / (1 + c.rank) + bias for c, lg in zip(top, logits)}
+        w_overlap, w_reader, w_rank, bias = t.combine
+        z = {id(c): w_overlap * c.score + w_reader * float(lg) + w_rank / (1 + c.rank) + bias
+             for c, lg in zip(top, logits)}
         cands[:len(top)] = sorted(top, key=lambda c: -z[id(c)])
-        probs = reader.calibrated(logits)
-        return {id(c): Reading(float(p), span, sp) for c, p, (span, sp) in zip(top, probs, spans)}
+        return dict(zip(map(id, top), readings(reader.calibrated(logits), spans)))
 
 
 def _topic_in_passages(cands: list[Candidate], question: str, asked: str) -> dict[int, set[str]]:

@@ -77,4 +77,5 @@ def compose(question: str, picked: Sequence[Candidate], passages: Sequence[Passa
                                   p.start + start, p.start + end,
                                   round(score, 4), p.date, p.source, url=p.url, also_in=list(p.also_in)))
         parts.append(f"{' '.join(quote.split())} [{n}]")
-    return Answer(" ".join(parts), citations, False, list(passages), question, confidence=round(max(p.score for p in picked), 4))
+    return Answer(" ".join(parts), citations, False, list(passages), question,
+                  confidence=round(max(p.score for p in picked), 4))

@@ -96,8 +96,8 @@ def markdown(report: dict) -> str:
         ("refusal rate (unanswerable)", a["refusal_rate_unanswerable"], a["n_unanswerable"]),
         ("false-refusal rate (answerable)", a["false_refusal_rate"], a["n_answerable"]),
     ]
-    chooser = {"default": "the overlap scorer, its best two reordered and short answers by the reader", "reader": "the trained reader alone",
-               "overlap": "the overlap scorer"}.get(s.get("answers", ""), "extractive")
+    chooser = {"default": "the overlap scorer, its best two reordered and short answers by the reader",
+               "reader": "the trained reader alone", "overlap": "the overlap scorer"}.get(s.get("answers", ""), "extractive")
     lines += ["", f"### Answers and citations (full pipeline: hybrid search + answers by {chooser})", "",
               "| metric | value | n |", "|---|---|---|"]
     lines += [f"| {name} | {_f(v)} | {n} |" for name, v, n in rows]

@@ -1,7 +1,8 @@
 """Ingestion on a Ray cluster: Ray Data reads and prepares, the driver alone writes the index.
 
     files ─► read_binary_files ─► flat_map(load_rows) ─► [driver: Index.pending]
-          ─► read again, in blocks of one actor call ─► map_batches(keep_ids) ─► map_batches(Embedder actors: prepare) ─► driver: Index.publish, one generation per `commit_every` chunks
+          ─► read again, in blocks of one actor call ─► map_batches(keep_ids) ─► map_batches(Embedder actors: prepare)
+          ─► driver: Index.publish, one generation per `commit_every` chunks
 
 The stages are the local ones (`loaders.load_bytes`, `prepare.prepare`) over Arrow batches; only the index, on the
 driver, has state. The driver holds the index's write lock for the whole run, so a run is one writer like `add`.

@@ -121,7 +121,12 @@ class Reader:
         if not items:
             return []
         logits, spans = self.scores(items)
-        return [Reading(float(p), span, sp) for p, (span, sp) in zip(self.calibrated(logits), spans)]
+        return readings(self.calibrated(logits), spans)
+
+
+def readings(probs: np.ndarray, spans: Sequence[tuple[tuple[int, int] | None, float]]) -> list[Reading]:
+    """`Reader.scores`' spans with their calibrated probabilities, as Readings."""
+    return [Reading(float(p), span, sp) for p, (span, sp) in zip(probs, spans)]
 
 
 def best_span(row: Encoded, start: np.ndarray, end: np.ndarray, sentence: str) -> tuple[tuple[int, int] | None, float]:

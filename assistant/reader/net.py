@@ -9,10 +9,8 @@ def make_net(eager: bool = False):
 
     from ..encoders import model_path
 
-    if eager:
-        base = AutoModel.from_pretrained(str(model_path()), local_files_only=True, attn_implementation="eager")
-    else:
-        base = AutoModel.from_pretrained(str(model_path()), local_files_only=True)
+    base = AutoModel.from_pretrained(str(model_path()), local_files_only=True,
+                                     attn_implementation="eager" if eager else None)
 
     class ReaderNet(torch.nn.Module):
         def __init__(self) -> None:
