@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .data import build_examples, dev_split, load
+from .dress import dress, titled
 from .encoding import MAX_LEN, encode_many, token_span
 from .net import make_net
 
@@ -154,6 +155,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--lr", type=float, default=8e-5)
     p.add_argument("--max-len", type=int, default=MAX_LEN)
     p.add_argument("--seed", type=int, default=13)
+    p.add_argument("--dress", type=float, default=0.25, help="share of examples given a news attribution")
     p.add_argument("--dev-limit", type=int, default=0, help="dev questions scored (0: all)")
     p.add_argument("--no-fuse", action="store_true", help="skip onnxruntime's BERT fusions (faster export)")
     p.add_argument("--threads", type=int, default=0, help="torch threads (0: measure 1 vs 2 as it goes)")
@@ -176,14 +178,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         saved = torch.load(work / "reader-final.pt", weights_only=False)
         state, figures = saved["net"], saved["figures"]
     else:
-        examples = build_examples(paras, qs, fit_ids, seed=args.seed, limit=args.limit or None)
+        examples = build_examples(titled(paras), qs, fit_ids, seed=args.seed, limit=args.limit or None)
+        examples = dress(examples, args.dress, args.seed)
         data = batches(examples, args.max_len, args.batch, args.seed)
         kinds = {k: sum(e.kind == k for e in examples) for k in ("pos", "same", "hard", "refusal")}
         log.info("%d examples %s in %d batches; %d fit / %d dev paragraphs", len(examples), kinds, len(data),
                  len(fit_ids), len(dev_ids))
         net = make_net()
         figures = train(net, data, args, deadline, work)
-        figures.update(examples=len(examples), kinds=kinds, batch=args.batch, lr=args.lr, seed=args.seed,
+        figures.update(examples=len(examples), kinds=kinds, dress=args.dress, batch=args.batch, lr=args.lr, seed=args.seed,
                        frozen=list(FROZEN), max_len=args.max_len, fit_paragraphs=len(fit_ids),
                        dev_paragraphs=len(dev_ids), train_minutes=round((time.time() - start) / 60, 1))
         state = net.state_dict()
