@@ -126,3 +126,28 @@ def test_paraphrased_question(seed_sentences):
     assert "led by Faiz al-Sarraj" in sentence and short.endswith("al-Sarraj")  # "Faiz al-Sarraj" or "al-Sarraj"
     sentence, short, _ = best(reader, "Which firm sends mercenaries to Haftar's army?", seed_sentences)
     assert "Wagner" in sentence and "Wagner" in short
+
+
+def test_news_dress_moves_the_answer_span_with_the_text():
+    import random
+
+    from assistant.reader.data import Example, Paragraph
+    from assistant.reader.dress import attribute, dress, pseudo_title, titled
+
+    sentence = "It was designed by the company of Gustave Eiffel."
+    pos = Example("q", "Who designed the Eiffel Tower?", sentence, "", "", 1, (34, 48), "pos")
+    rng = random.Random(0)
+    dressed = [attribute(pos, rng) for _ in range(40)]
+    assert all(e.sentence[e.span[0]:e.span[1]] == "Gustave Eiffel" for e in dressed)
+    assert any(e.sentence.startswith("According to ") for e in dressed)
+    assert any(e.sentence.endswith((" said.", " reported.")) or ", according to " in e.sentence for e in dressed)
+    said = Example("q", "Who said the tower was tall?", sentence, "", "", 1, (34, 48), "pos")
+    assert attribute(said, rng) is said  # an attribution would be a second answer
+    neg = Example("q", "Who designed the Eiffel Tower?", "The Amazon is long.", "", "", 0, None, "same")
+    out = dress([pos, neg] * 200, rate=0.25, seed=1)
+    changed = [e for e, o in zip(out, [pos, neg] * 200) if e is not o]
+    assert 60 < len(changed) < 140 and {e.label for e in changed} == {0, 1}  # positives and negatives alike
+    paras = {p: Paragraph(p, "", t) for p, t in PARAGRAPHS}
+    titles = {p.id: p.title for p in titled(paras).values()}
+    assert titles == {p: pseudo_title(paras[p]) for p in paras}  # fixed by the paragraph's id
+    assert titled({"x": Paragraph("x", "Kept", "Text.")})["x"].title == "Kept"

@@ -85,14 +85,17 @@ def fit_threshold(best: np.ndarray, answerable: np.ndarray) -> float:
     return float(min(scores)[2])
 
 
-def fit_span_threshold(span_prob: np.ndarray, good: np.ndarray, precision: float = 0.85) -> float:
-    """Lowest bar at which the shown short answers are good (F1 >= 0.5) at least `precision` of the time."""
-    order = np.argsort(-span_prob)
-    prec = np.cumsum(good[order]) / np.arange(1, len(order) + 1)
-    ok = np.where(prec >= precision)[0]
-    if not len(ok):
-        return 1.0
-    return float(span_prob[order][ok.max()])
+def fit_span_threshold(span_prob: np.ndarray, good: np.ndarray) -> float:
+    """The span probability above which a short answer is more likely good (F1 >= 0.5) than not.
+
+    A bold short answer is a claim the user reads first: show it when it is likelier right than wrong. P(good)
+    is a logistic fit on the span probability's logit, so the bar is where that fit crosses one half.
+    """
+    if good.all() or not good.any():
+        return 0.0 if good.all() else 1.0
+    p = np.clip(span_prob, 1e-6, 1 - 1e-6)
+    t, b = fit_platt(np.log(p / (1 - p)), good.astype(float))
+    return float(1 / (1 + np.exp(b * t)))
 
 
 def reliability(probs: np.ndarray, labels: np.ndarray, bins: int = 10) -> list[dict]:
