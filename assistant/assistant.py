@@ -35,7 +35,7 @@ class Assistant:
         self.generator = generator or ExtractiveGenerator()
         self.weights = weights
         self.context = Context(encode=lambda texts: self.index.encoder.encode(texts),
-                               term_weights=lambda q: self.index.snapshot.lexical.term_weights(q))
+                               term_weights=lambda q: self.index.snapshot.lexical.answer_weights(q))
 
     @classmethod
     def open(cls, path: str | os.PathLike = "index", encoder: str | Encoder | None = None,

@@ -1,4 +1,5 @@
-"""Shared fixtures: the seed article, a few distractor news articles, and an index built once per session."""
+"""Shared fixtures: the seed article, a few distractor news articles, and an index built once per session (another with
+300 generated newswire articles for the answer tests that need many distractors)."""
 from __future__ import annotations
 
 import shutil
@@ -68,6 +69,28 @@ def followup_index(tmp_path_factory, corpus) -> Path:
 @pytest.fixture(scope="session")
 def followup_assistant(followup_index) -> Assistant:
     return Assistant.open(followup_index)
+
+
+@pytest.fixture(scope="session")
+def newswire() -> list[Article]:
+    """300 generated news briefs (tests/fixtures/make_newswire.py), a third of them on the seed article's topic."""
+    return load_file(FIXTURES / "newswire.jsonl")
+
+
+@pytest.fixture(scope="session")
+def newswire_index(tmp_path_factory, corpus, newswire) -> Path:
+    """The test corpus plus the newswire: the seed questions asked among 305 articles instead of 5. Read-only;
+    built once (about a minute on 2 busy cores), only by the tests that ask it."""
+    path = tmp_path_factory.mktemp("newswire") / "index"
+    assistant = Assistant.open(path)
+    assistant.add([*corpus, *newswire])
+    assistant.close()
+    return path
+
+
+@pytest.fixture(scope="session")
+def newswire_assistant(newswire_index) -> Assistant:
+    return Assistant.open(newswire_index)
 
 
 @pytest.fixture

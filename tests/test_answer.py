@@ -1,24 +1,36 @@
-"""Cited extractive answers: the card question, the seed Q&A set, refusals, marker/citation consistency."""
+"""Cited extractive answers: the card question, the seed Q&A set, refusals, marker/citation consistency; the seed Q&A
+again among 300 generated newswire articles, with on-topic unanswerable questions the refusal bar was not tuned on."""
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
+from pathlib import Path
+from types import ModuleType
 
 import pytest
-from conftest import CARD_QUESTION, SEED_ID, SEEDS
+from conftest import CARD_QUESTION, FIXTURES, SEED_ID, SEEDS
 
 from assistant import InputError
 from assistant.answer import REFUSAL, ExtractiveGenerator, refusal
 from assistant.types import Answer
 
-QA = [json.loads(line) for line in (SEEDS / "qa.jsonl").read_text().splitlines() if line.strip()]
+
+def read_jsonl(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+QA = read_jsonl(SEEDS / "qa.jsonl")
 ANSWERABLE = [q for q in QA if q["answerable"]]
 UNANSWERABLE = [q for q in QA if not q["answerable"]]
+# On the seed's topic (its people, Turkey, Libya, drones), answered neither by the seed nor by the newswire, and
+# written after the refusal bar was chosen: it was never tuned on them.
+ONTOPIC = read_jsonl(FIXTURES / "unanswerable_ontopic.jsonl")
 
 # Questions the extractive generator currently gets wrong: kept in the suite as non-strict xfails, so a
 # fix shows up as XPASS instead of the assertion being weakened.
-# (Empty now: with refuse_below 0.475 all 29 pass. Closest to the bar: un-budget 0.465 refused,
-# jamming-turkey 0.505 and balance 0.518 answered.)
+# (Empty now: with refuse_below 0.475 all 29 pass. Closest to the bar: un-budget 0.4734 refused,
+# jamming-turkey 0.4937 and balance 0.5169 answered.)
 KNOWN_FAILURES: dict[str, str] = {}
 
 
@@ -72,7 +84,8 @@ def test_enough_answerable_questions():
 def test_answerable_seed_question(assistant, answers, q):
     ans = answers[q["id"]]
     assert not ans.refused, q["question"]
-    assert any(e in c.text for c in ans.citations for e in q["evidence"]), (q["question"], ans.text)
+    # the quoted sentence(s) hold the evidence, not merely the passage around them
+    assert any(e in c.quote for c in ans.citations for e in q["evidence"]), (q["question"], ans.text)
     assert all(c.article_id == q["article_id"] for c in ans.citations[:1])
     assert_well_formed(assistant, ans)
 
@@ -83,13 +96,6 @@ def test_unanswerable_seed_question_is_refused(assistant, answers, q):
     assert ans.refused, ans.text
     assert_well_formed(assistant, ans)
     assert ans.passages, "a refusal still lists the closest passages"
-
-
-def test_answers_quote_the_evidence(answers):
-    # stronger than "the passage holds it": for most questions the quoted sentence itself does
-    quoted = [q["id"] for q in ANSWERABLE
-              if any(e in c.quote for c in answers[q["id"]].citations for e in q["evidence"])]
-    assert len(quoted) >= 15, quoted
 
 
 def test_answer_dict_and_determinism(assistant):
@@ -222,3 +228,76 @@ def test_reader_reorders_only_the_best_two_that_clear_the_bar(logits, leads):
     reader = ScriptedReader([-6.0, 6.0])
     ExtractiveGenerator(reader=reader).rerank("q?", below, reader)  # type: ignore[arg-type]
     assert reader.read_texts == [text[0:20]] and below[0].text.startswith("first")
+
+
+# ---- the seed among 300 newswire articles -------------------------------------------------------------------------
+def load_newswire_script() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("make_newswire", FIXTURES / "make_newswire.py")
+    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    spec.loader.exec_module(module)  # type: ignore[union-attr]
+    return module
+
+
+def test_newswire_is_the_scripts_output_and_answers_no_seed_question(newswire):
+    script = load_newswire_script()
+    text = (FIXTURES / "newswire.jsonl").read_text(encoding="utf-8")
+    assert script.render(script.articles()) == text, "regenerate: python tests/fixtures/make_newswire.py"
+    assert len(newswire) == 300 and len(text) < 400_000
+    assert {"id", "title", "date", "source", "text"} <= set(json.loads(text.splitlines()[0]))
+    on_topic = [a for a in newswire if re.search(r"Turk|Libya|Tripoli|Haftar|Hifter|Sarraj|Serraj|Wagner|drone|"
+                                                 r"Egypt|United Arab Emirates|Russia", a.text)]
+    assert len(on_topic) >= 90, "the hard distractors share the seed's words"
+    for a in newswire:
+        assert not any(e in a.text for q in ANSWERABLE for e in q["evidence"]), a.id
+        # nor what the seed's and the on-topic unanswerable questions ask about
+        assert not re.search(r"Qatar|Peru|World Cup|Dalaland|Badi\b|barrels|defen[cs]e budget|presidential", a.text), a.id
+        assert len(a.text.split("\n\n")) >= 3, "news prose: paragraphs"
+    assert sum('"' in a.text for a in newswire) >= 240 and sum(" said" in a.text for a in newswire) >= 290
+
+
+@pytest.fixture(scope="module")
+def newswire_answers(newswire_assistant) -> dict[str, Answer]:
+    """Each seed and on-topic question asked once of the seed + 4 distractors + 300 newswire articles."""
+    return {q["id"]: newswire_assistant.ask(q["question"]) for q in QA + ONTOPIC}
+
+
+def test_newswire_articles_are_all_indexed_as_separate_stories(newswire_assistant):
+    store = newswire_assistant.index.store
+    assert store.query("SELECT count(*), count(DISTINCT grp) FROM minhash") == [(305, 305)]
+
+
+@pytest.mark.parametrize("q", [case(q) for q in ANSWERABLE])
+def test_answerable_seed_question_among_newswire(newswire_assistant, newswire_answers, q):
+    # Measured: 24 of 24 answered, a quote of the seed holding the evidence each time; the lowest confidence is
+    # jamming-turkey's 0.4835 (bar 0.475).
+    ans = newswire_answers[q["id"]]
+    assert not ans.refused, q["question"]
+    assert any(e in c.quote for c in ans.citations for e in q["evidence"]), (q["question"], ans.text)
+    assert ans.citations[0].article_id == q["article_id"]
+    assert_well_formed(newswire_assistant, ans)
+
+
+@pytest.mark.parametrize("q", [case(q) for q in UNANSWERABLE])
+def test_unanswerable_seed_question_among_newswire_is_refused(newswire_assistant, newswire_answers, q):
+    # Measured: 5 of 5 refused, the closest at 0.4245 (un-election). "What is the capital of Peru?" was answered
+    # (0.635) from "Egypt opened ... its new administrative capital" until Lexical.answer_weights counted the name
+    # "Peru", which no article holds, against every sentence: with "Peru" left out, "capital" was the whole question.
+    ans = newswire_answers[q["id"]]
+    assert ans.refused, ans.text
+    assert_well_formed(newswire_assistant, ans)
+
+
+def test_ontopic_unanswerable_questions_are_mostly_answered_anyway(newswire_assistant, newswire_answers):
+    """What the refusal bar does on questions it was not tuned on: it fails most of them.
+
+    Measured: 2 of 15 refused (ot-dalaland-age 0.4475, ot-wagner-commander 0.4745, just under the 0.475 bar); the
+    other 13 are answered at 0.48-0.80 with a seed or newswire sentence that shares the question's names and topic
+    but not its answer ("How old is ..." is refused, "Where was Emad Badi born?" gets Badi's quote). The overlap
+    score measures how much of the question a sentence mentions, not whether it answers it; the reader issue
+    replaces it; update these figures (and the README's) when that lands.
+    """
+    refused = {q["id"] for q in ONTOPIC if newswire_answers[q["id"]].refused}
+    assert len(ONTOPIC) == 15
+    assert refused == {"ot-dalaland-age", "ot-wagner-commander"}, "not as measured: update this and README's Refusal"
+    for q in ONTOPIC:
+        assert_well_formed(newswire_assistant, newswire_answers[q["id"]])

@@ -9,7 +9,7 @@ from rank_bm25 import BM25Okapi
 from rapidfuzz.distance import JaroWinkler, Levenshtein
 
 from assistant.index.lexical import VARIANT_WEIGHT, Lexical
-from assistant.text.names import is_variant, name_terms, skeleton
+from assistant.text.names import is_variant, name_terms, question_names, skeleton
 from assistant.text.tokens import tokenize
 
 K1, B = 1.5, 0.75
@@ -150,6 +150,34 @@ def test_ordinary_words_are_not_expanded(seed_lexical):
     assert seed_lexical.query_terms("spend") == {}
     assert seed_lexical.query_terms("drones") == {"drone": 1.0}
     assert seed_lexical.variants("air") == []  # too short to be a name variant
+
+
+@pytest.mark.parametrize("question, names", [
+    ("What is the capital of Peru?", ["peru"]),
+    ("Which team won the football World Cup?", ["world", "cup"]),
+    ("Who is Emad Badi? And Qatar?", ["emad", "badi", "qatar"]),  # "And" opens a sentence
+    ('How much will it borrow? (Ghana cocoa board)', ["ghana"]),
+    ('"Where" did Haftar go?', ["haftar"]),
+    ("what did the NYC DVDs cost in haftar's time", []),  # abbreviations and lower case are not names
+])
+def test_question_names(question, names):
+    assert question_names(question) == names
+
+
+def test_names_the_archive_never_uses_count_against_every_sentence(seed_lexical):
+    """Left out, an unknown name let the rest of the question decide: "capital" alone was "the capital of Peru"."""
+    unseen = math.log(1 + (len(seed_lexical.ids) + 0.5) / 0.5)  # the BM25 idf of a term no row holds
+    question = "Does Turkey sell drones to Qatar?"
+    weights = seed_lexical.answer_weights(question)
+    assert weights == {**seed_lexical.term_weights(question), "qatar": pytest.approx(unseen)}
+    assert unseen > max(seed_lexical.idf(t) for t in seed_lexical.vocab)
+    # ordinary words the archive lacks, names it spells otherwise or holds, and a name opening the question (as
+    # "What" does) stay as term_weights has them
+    for other in ["What kind of drones does Turkey sell?", "Who is Hafter?", "Who is Haftar?", "Qatar, then?"]:
+        assert seed_lexical.answer_weights(other) == seed_lexical.term_weights(other)
+    assert seed_lexical.term_weights("What is the capital of Peru?") == {}
+    assert set(seed_lexical.answer_weights("What is the capital of Peru?")) == {"peru"}
+    assert Lexical(None, np.zeros(0, dtype="int64"), set()).answer_weights("Qatar?") == {}
 
 
 def test_names_are_capitalised_terms(seed_lexical):

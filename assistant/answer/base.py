@@ -17,7 +17,9 @@ class Context:
     """What a generator may use besides the passages: ways to score sentences, not the index behind them."""
 
     encode: Callable[[Sequence[str]], np.ndarray]  # L2-normalised vectors, one per text (the index's encoder)
-    term_weights: Callable[[str], dict[str, float]]  # the question's terms weighted by corpus idf, names included
+    # the question's terms weighted by corpus idf, name variants included, and the names it gives that no article
+    # holds at the idf of an unseen term (Lexical.answer_weights)
+    term_weights: Callable[[str], dict[str, float]]
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ import bm25s
 import numpy as np
 from bm25s.tokenization import Tokenized
 
-from ..text.names import CaseCounts, Variants
+from ..text.names import CaseCounts, Variants, question_names
 from ..text.tokens import tokenize
 from .scan import top
 
@@ -147,6 +147,23 @@ class Lexical:
         """The query's terms weighted by idf (variants at `VARIANT_WEIGHT`): what sentence coverage is measured in."""
         return {t: self.idf(t) * w for t, w in self.query_terms(query).items()}
 
+    def answer_weights(self, question: str) -> dict[str, float]:
+        """`term_weights`, plus the names the question gives that the archive never uses, at the idf of an unseen term.
+
+        A name no article holds, in any spelling, is one no sentence can cover; left out (its idf is 0), it would
+        leave the rest of the question to decide, so "What is the capital of Peru?" was answered "capital" in full
+        by any article that says the word, once the archive was large enough to hold it. Ordinary words the archive
+        lacks stay out: a paraphrase ("What kind of ...") does not make a question unanswerable.
+        """
+        weights = self.term_weights(question)
+        if self.bm25 is None:
+            return weights
+        unseen = float(np.log(1 + (len(self.ids) + 0.5) / 0.5))  # the BM25 idf of a term no row holds
+        for term in question_names(question):
+            if term not in self.vocab and term not in weights and not self.variants(term):
+                weights[term] = unseen
+        return weights
+
     def idf(self, term: str) -> float:
         """BM25 idf of a vocabulary term (0 for unknown terms)."""
         tid = self.vocab.get(term)
@@ -156,3 +173,4 @@ class Lexical:
         df = int(indptr[tid + 1] - indptr[tid])
         n = len(self.ids)
         return float(np.log(1 + (n - df + 0.5) / (df + 0.5)))
+

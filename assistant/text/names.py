@@ -13,7 +13,7 @@ import numpy as np
 from rapidfuzz import process
 from rapidfuzz.distance import JaroWinkler, Levenshtein
 
-from .tokens import WORD, stemmer
+from .tokens import WORD, stemmer, tokenize
 
 _VOWELS = re.compile(r"[aeiouy]")
 MIN_LEN = 4
@@ -52,6 +52,23 @@ class CaseCounts:
 def name_terms(texts: Sequence[str]) -> set[str]:
     """Stemmed terms written capitalised in at least 80% of their occurrences: the corpus's proper names."""
     return CaseCounts().add(texts).names()
+
+
+def question_names(question: str) -> list[str]:
+    """Stemmed terms of the words a question writes as names ("Qatar"), except a word that opens a sentence ("What").
+
+    Abbreviations ("NYC", "DVDs") are left out: an article often spells out what a question abbreviates.
+    """
+    words = [w for m in WORD.finditer(question)
+             if (w := m.group(0))[0].isupper() and w[1:].islower() and not _opens(question, m.start())]
+    return tokenize([" ".join(words)])[0] if words else []
+
+
+def _opens(text: str, i: int) -> bool:
+    """Whether the word at `i` opens a sentence: only spaces and opening quotes after a full stop, "?", "!" or nothing."""
+    while i > 0 and text[i - 1] in " \t\n\"'“‘":
+        i -= 1
+    return i == 0 or text[i - 1] in ".?!"
 
 
 def skeleton(term: str) -> str | None:
