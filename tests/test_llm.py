@@ -60,6 +60,17 @@ def test_crafted_reply_only_verified_sentences_reach_the_user(assistant):
     assert "[1]" in prompt and CARD_QUESTION in prompt
 
 
+def test_generator_verifies_with_the_default_scorer(assistant):
+    """Without a scorer given, the generator verifies with the product's default (support.default_scorer)."""
+    from assistant.answer.support import default_scorer
+
+    with FakeLLM(f"{GOOD} [1].") as fake:
+        gen = LLMGenerator(ChatClient(fake.url, "fake", timeout=5.0))
+        ans = Assistant(assistant.index, generator=gen).ask(CARD_QUESTION)
+    assert type(gen.scorer) is type(default_scorer(assistant.context.encode))
+    assert ans.generator == "llm" and [c.verified for c in ans.claims] == [True]
+
+
 def test_follow_up_carries_the_conversation(assistant):
     history = [{"role": "user", "content": "Who gave Haftar his drones?"},
                {"role": "assistant", "content": "The UAE [1]."}]

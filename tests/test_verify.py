@@ -1,11 +1,24 @@
-"""Citation verification: claim splitting, the number/name rule, re-pointing, and crafted fabrications caught."""
+"""Citation verification: claim splitting, the number/name rule, re-pointing, crafted fabrications caught, and the
+default support scorer (the one benchmarks/fit_support.py chose, falling back to the feature scorer)."""
 from __future__ import annotations
 
 import pytest
 from conftest import CARD_QUESTION
 
-from assistant.answer.support import FeatureScorer, missing, names, numbers
+from assistant.answer import support
+from assistant.answer.support import (
+    CombinedScorer,
+    FeatureScorer,
+    ReaderScorer,
+    default_scorer,
+    fitted,
+    missing,
+    names,
+    numbers,
+)
 from assistant.answer.verify import split_claims, verify
+from assistant.errors import ModelMissingError
+from assistant.reader import shipped
 from assistant.types import Passage
 
 GOOD = "Turkey lacks a military base near Libya that helps in carrying out somewhat secret air strikes"
@@ -92,3 +105,56 @@ def test_prompt_injection_in_an_article_is_never_evidence(passages, scorer):
     clean = verify(honest, [base], scorer)[1][0]
     dirty = verify(honest, [injected], scorer)[1][0]
     assert (clean.verified, clean.score) == (dirty.verified, dirty.score)
+
+
+# ---- the default scorer -------------------------------------------------------------------------------------
+PARAPHRASE = "Turkey has no military base close to Libya for carrying out secret air strikes"
+UNSUPPORTED = "Turkey and Libya signed a trade deal on olive oil exports"
+KINDS = {"feature": FeatureScorer, "reader": ReaderScorer, "combined": CombinedScorer}
+
+
+def test_support_fit_is_for_the_shipped_reader():
+    """assistant/models/support.json names the scorer benchmarks/fit_support.py chose; a fit that uses the reader
+    must be for the shipped reader file (after retraining the reader, rerun the fit)."""
+    fit = fitted()
+    assert fit.get("default") in KINDS
+    if fit["default"] != "feature":
+        assert fit["reader_sha256"] == shipped().meta["sha256"], "stale: rerun benchmarks/fit_support.py"
+
+
+def test_default_scorer_is_the_fitted_one_and_judges_a_paraphrase(assistant, passages):
+    scorer = default_scorer(assistant.context.encode)
+    assert type(scorer) is KINDS[fitted()["default"]]
+    base = next(p for p in passages if GOOD in p.text)
+    held = scorer.support(PARAPHRASE, base.text)
+    assert held.score >= scorer.threshold and GOOD in base.text[held.start:held.end]
+    assert scorer.support(UNSUPPORTED, base.text).score < scorer.threshold
+    # and through verify: kept with its marker, the unsupported sentence dropped
+    text, claims, _ = verify(f"{PARAPHRASE} [1]. {UNSUPPORTED} [1].", [base], scorer)
+    assert [c.verified for c in claims] == [True, False] and "olive" not in text
+
+
+def test_default_scorer_falls_back_to_features_without_the_reader(assistant, monkeypatch):
+    def missing_reader():
+        raise ModelMissingError("The reader model is missing (reader-int8.onnx)")
+
+    fit = {"default": "combined", "reader_sha256": "0" * 64, "reader": {"threshold": 0.5},
+           "combined": {"coef": [1.0, 1.0, 1.0], "intercept": -1.0, "threshold": 0.5}}
+    monkeypatch.setattr(support, "fitted", lambda: fit)
+    monkeypatch.setattr(support, "shipped", missing_reader)
+    assert type(default_scorer(assistant.context.encode)) is FeatureScorer
+    monkeypatch.undo()
+    # a fit made for another reader file is not applied to this one
+    monkeypatch.setattr(support, "fitted", lambda: fit)
+    assert type(default_scorer(assistant.context.encode)) is FeatureScorer
+
+
+@pytest.mark.parametrize("choice", ["reader", "combined"])
+def test_default_scorer_builds_the_fitted_reader_scorers(assistant, monkeypatch, choice):
+    fit = {"default": choice, "reader_sha256": shipped().meta["sha256"], "reader": {"threshold": 0.3},
+           "combined": {"coef": [2.0, 3.0, 0.5], "intercept": -3.0, "threshold": 0.6}}
+    monkeypatch.setattr(support, "fitted", lambda: fit)
+    scorer = default_scorer(assistant.context.encode)
+    assert type(scorer) is KINDS[choice] and scorer.threshold == fit[choice]["threshold"]
+    s = scorer.support("Turkey sent 17 jets to Greece.", "Turkey lacks a military base near Libya.")
+    assert s.score == 0.0 and set(s.missing) == {"17", "Greece"}  # the hard rule holds for every scorer
