@@ -109,6 +109,18 @@ def test_answer_dict_and_determinism(assistant):
     json.dumps(d)
 
 
+@pytest.mark.parametrize("index", ["assistant", "newswire_assistant"])
+def test_drone_question_gets_its_short_answer(index, request):
+    """The seed's attribution-wrapped answer ("According to the French Press Agency, ... drones from its ally the
+    United Arab Emirates, according to the United Nations ...") once drew the span to the agency (docs/reader.md)."""
+    from assistant.eval.metrics import normalize_answer
+
+    ans = request.getfixturevalue(index).ask("Who gave Haftar his drones?")
+    first = ans.citations[0]
+    assert normalize_answer(ans.short or "") == "united arab emirates"
+    assert first.quote[first.answer_start - first.quote_start:first.answer_end - first.quote_start] == ans.short
+
+
 def test_at_most_three_sentences_and_no_repeats(answers):
     for ans in answers.values():
         sentences = re.findall(r"[^\[]+?\[\d+\]", ans.text)
