@@ -132,7 +132,10 @@ def crafted(a: Assistant, qs, scorer) -> dict:
         g = good[0] + 1
         text = passages[g - 1].text
         year = next(str(y) for y in range(1901, 2100) if str(y) not in text)
-        other = next((i + 1 for i in range(len(passages)) if i + 1 != g and not holds(passages[i], q)), None)
+        # a wrong marker points at a passage that lacks the claim's words, not merely another article's passage: two
+        # paragraphs of one Wikipedia article often both say "the Book of Discipline"
+        other = next((i + 1 for i in range(len(passages)) if i + 1 != g and not holds(passages[i], q)
+                      and norm(evidence) not in norm(passages[i].text)), None)
         cases = [f"{evidence} in {year} [{g}].", f"{evidence} according to Norway [{g}].", f"{evidence}.",
                  f"{evidence} [{len(passages) + 4}]."]
         for case in cases:
@@ -144,7 +147,8 @@ def crafted(a: Assistant, qs, scorer) -> dict:
         if other:
             made += 1
             claim = verify(f"{evidence} [{other}].", passages, scorer)[1][0]
-            ok = not claim.verified or ("re-pointed" in claim.note and claim.cited == [1])
+            to = re.search(r"re-pointed from .* to \[(\d+)\]", claim.note)
+            ok = not claim.verified or (to is not None and int(to.group(1)) - 1 in good)
             caught += ok
             if not ok:
                 missed.append(f"{evidence} [{other}] (wrong marker)")
