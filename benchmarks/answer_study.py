@@ -199,14 +199,16 @@ def main() -> None:
     gate = (bar, -np.inf)
     test_two = shipped_scores(data["test"], model, bar)
     res = evaluate(data["test"], test_two, 0.0, both(data["test"], test_two, gate))
-    seed_right = int(sum(a == g["answerable"] for g, a in zip(seed + small, both(seed + small, [np.zeros(1)] * len(seed + small), gate))))
+    both_seed = seed + small
+    seed_right = int(sum(a == g["answerable"]
+                         for g, a in zip(both_seed, both(both_seed, [np.zeros(1)] * len(both_seed), gate))))
     refused = [not a for a in both(ontopic, [np.zeros(1)] * len(ontopic), gate)]
     name = f"shipped: combined over the overlap scorer's best {two}, overlap bar"
-    report[name] = {"bar": bar, **res, "seed_right": seed_right, "seed": len(seed + small),
+    report[name] = {"bar": bar, **res, "seed_right": seed_right, "seed": len(both_seed),
                     "ontopic_refused": int(sum(refused)), "ontopic": len(refused)}
     print(f"| {name} | {bar:.3f} | {res['top_right']:.3f} | {res['precision']:.3f} | "
           f"{res['recall']:.3f} | {res['false_refusals']:.1%} | {res['unanswerable_answered']:.1%} |")
-    print(f"seed Q&A answered or refused rightly (two indexes): {seed_right} of {len(seed + small)}; on-topic "
+    print(f"seed Q&A answered or refused rightly (two indexes): {seed_right} of {len(both_seed)}; on-topic "
           f"unanswerable questions (held out) refused: {sum(refused)} of {len(refused)}")
     res = evaluate(data["test"], policy_scores(data["test"], "overlap"), bar)
     report["overlap, shipped bar"] = res

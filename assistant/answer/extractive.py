@@ -139,7 +139,7 @@ class ExtractiveGenerator:
     def rerank(self, question: str, cands: list[Candidate], reader: Reader) -> dict[int, Reading]:
         """The reader reads the best `reader_reads` of `cands` (sorted, best first), always as one batch: the int8
         graph quantises a batch's activations together, so a sentence's logit depends a little on its batch-mates,
-        and the bars were fitted on exactly this batch (benchmarks/answer_study.py). Those of them that clear the
+        and benchmarks/answer_study.py measures the shipped policy on exactly this batch. Those of them that clear the
         overlap bar (and the best one) are reordered by the fitted combination. Returns each one's reading, by
         `id`."""
         t = self.tuning
