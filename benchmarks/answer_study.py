@@ -133,6 +133,25 @@ def shipped_scores(groups: list[dict], model, overlap_bar: float) -> list[np.nda
     return out
 
 
+SLACK = 0.1  # seed decisions must hold with the combined logit moved this much: a margin, not a knife edge
+
+
+def fit_gates(train: list[dict], seed: list[dict], model) -> tuple[float, float] | None:  # noqa: ANN001
+    """The (overlap, combined) bars with the smallest worse-of (false refusals, unanswerable answered) on the train
+    halves, among the pairs that answer every answerable seed question and refuse every unanswerable one."""
+    best = None
+    want = [g["answerable"] for g in seed]
+    for bo in np.round(np.arange(0.30, 0.50, 0.005), 3):
+        comb, seed_comb = shipped_scores(train, model, bo), shipped_scores(seed, model, bo)
+        for bc in np.round(np.arange(-8.0, 0.01, 0.025), 3):
+            if any(both(seed, seed_comb, (bo, bc + d)) != want for d in (-SLACK, SLACK)):
+                continue
+            r = evaluate(train, comb, 0.0, both(train, comb, (bo, bc)))
+            key = (max(r["false_refusals"], r["unanswerable_answered"]), -bo, bc)
+            best = min(best or (key, (bo, bc)), (key, (bo, bc)))
+    return best[1] if best else None
+
+
 def seed_groups(rec: Recorder, path: Path, newswire: bool) -> tuple[list[dict], list[dict]]:
     """The seed Q&A (the tuning set) and the on-topic unanswerable questions (held out), among the seed and the four
     distractors of tests/fixtures, with its 300 newswire briefs when `newswire`: the answer tests' two indexes."""
@@ -210,6 +229,14 @@ def main() -> None:
           f"{res['recall']:.3f} | {res['false_refusals']:.1%} | {res['unanswerable_answered']:.1%} |")
     print(f"seed Q&A answered or refused rightly (two indexes): {seed_right} of {len(both_seed)}; on-topic "
           f"unanswerable questions (held out) refused: {sum(refused)} of {len(refused)}")
+    bars = fit_gates(train, both_seed, model)
+    if bars:  # would a bar on the combination refuse better? (it ships only if it does)
+        test_two = shipped_scores(data["test"], model, bars[0])
+        res = evaluate(data["test"], test_two, 0.0, both(data["test"], test_two, bars))
+        name = "combined over the best 2, overlap and combined bars fitted with the seed Q&A kept right"
+        report[name] = {"bars": bars, **res}
+        print(f"| {name} | {bars[0]:.3f} / {bars[1]:.3f} | {res['top_right']:.3f} | {res['precision']:.3f} | "
+              f"{res['recall']:.3f} | {res['false_refusals']:.1%} | {res['unanswerable_answered']:.1%} |")
     res = evaluate(data["test"], policy_scores(data["test"], "overlap"), bar)
     report["overlap, shipped bar"] = res
     print(f"| overlap, shipped bar | {bar:.3f} | {res['top_right']:.3f} | {res['precision']:.3f} | {res['recall']:.3f} | "
