@@ -38,14 +38,19 @@ def corpus(seed_article, distractors) -> list[Article]:
     return [seed_article, *distractors]
 
 
+def build_index(folder: Path, articles: list[Article]) -> Path:
+    """An index of `articles` at `folder`/index, closed again (the session's read-only indexes)."""
+    path = folder / "index"
+    assistant = Assistant.open(path)
+    assistant.add(articles)
+    assistant.close()
+    return path
+
+
 @pytest.fixture(scope="session")
 def built_index(tmp_path_factory, corpus) -> Path:
     """A read-only index over the seed and the distractors; copy it before writing to it."""
-    path = tmp_path_factory.mktemp("index") / "index"
-    assistant = Assistant.open(path)
-    assistant.add(corpus)
-    assistant.close()
-    return path
+    return build_index(tmp_path_factory.mktemp("index"), corpus)
 
 
 @pytest.fixture(scope="session")
@@ -59,11 +64,7 @@ def followup_index(tmp_path_factory, corpus) -> Path:
     """The test corpus plus tests/fixtures/followups.jsonl: articles that share a follow-up's words ("borrow",
     "pay rise", "mercenaries") but not its referent, so only the conversation says which one is meant.
     Read-only; kept apart from `built_index`, whose article counts other tests rely on."""
-    path = tmp_path_factory.mktemp("followups") / "index"
-    assistant = Assistant.open(path)
-    assistant.add([*corpus, *load_file(FIXTURES / "followups.jsonl")])
-    assistant.close()
-    return path
+    return build_index(tmp_path_factory.mktemp("followups"), [*corpus, *load_file(FIXTURES / "followups.jsonl")])
 
 
 @pytest.fixture(scope="session")
@@ -81,11 +82,7 @@ def newswire() -> list[Article]:
 def newswire_index(tmp_path_factory, corpus, newswire) -> Path:
     """The test corpus plus the newswire: the seed questions asked among 305 articles instead of 5. Read-only;
     built once (about a minute on 2 busy cores), only by the tests that ask it."""
-    path = tmp_path_factory.mktemp("newswire") / "index"
-    assistant = Assistant.open(path)
-    assistant.add([*corpus, *newswire])
-    assistant.close()
-    return path
+    return build_index(tmp_path_factory.mktemp("newswire"), [*corpus, *newswire])
 
 
 @pytest.fixture(scope="session")

@@ -229,7 +229,7 @@ class ReaderScorer:
         if not items:
             return np.zeros(0)
         raw, _ = self.reader.scores(items)
-        return np.asarray(raw, dtype=np.float64) / self.reader.temperature + self.reader.bias
+        return self.reader.calibrated_logits(raw)
 
     def best(self, claim: str, passage: str) -> tuple[float, int, int]:
         """(calibrated logit, start, end) of the passage sentence the reader rates highest; -inf when none."""

@@ -173,4 +173,3 @@ class Lexical:
         df = int(indptr[tid + 1] - indptr[tid])
         n = len(self.ids)
         return float(np.log(1 + (n - df + 0.5) / (df + 0.5)))
-

@@ -113,8 +113,12 @@ class Reader:
                 spans[i] = best_span(batch[j], start[j], end[j], items[i].sentence)
         return logits, spans
 
+    def calibrated_logits(self, logits: np.ndarray) -> np.ndarray:
+        """Raw logits on the calibrated scale: the log-odds of `calibrated`."""
+        return np.asarray(logits, dtype=np.float64) / self.temperature + self.bias
+
     def calibrated(self, logits: np.ndarray) -> np.ndarray:
-        return 1.0 / (1.0 + np.exp(-(np.asarray(logits, dtype=np.float64) / self.temperature + self.bias)))
+        return 1.0 / (1.0 + np.exp(-self.calibrated_logits(logits)))
 
     def read(self, items: Sequence[ReaderInput]) -> list[Reading]:
         """One Reading per item, in input order."""
