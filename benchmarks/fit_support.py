@@ -10,7 +10,8 @@ questions (the fit) and from `test` questions over `test` paragraphs only (the h
                 the question-claim with its answer swapped for another question's answer (a wrong name or number)
                 checked against its own paragraph.
 Every scorer sees each (claim, passage) pair exactly as the product does (the same methods of support.py), and
-every one keeps the hard number/name rule (`missing`): a claim it fails is rejected whatever the score.
+every one keeps the hard rule (`hard_rule`: numbers and names the passage lacks, a negation its quote lacks): a
+claim it fails is rejected whatever the score.
   feature   coverage weight and threshold on a grid (FeatureScorer, pair penalty included);
   reader    the reader's best calibrated probability over the passage's sentences (ReaderScorer); threshold fitted;
   combined  logistic regression on [coverage, similarity of the feature scorer's best window, the reader's best
@@ -47,7 +48,7 @@ from assistant.answer.support import (  # noqa: E402
     FeatureScorer,
     ReaderScorer,
     content_terms,
-    missing,
+    hard_rule,
     reader_inputs,
 )
 from assistant.encoders import load_encoder  # noqa: E402
@@ -124,10 +125,10 @@ class Claims:
         self.name, self.data = name, data
         self.labels = np.array([lab for _, _, lab, _ in data])
         self.kinds = [k for *_, k in data]
-        self.lost = np.array([bool(missing(c, p)) for c, p, _, _ in data])
         t = time.monotonic()
         self.windows = [features.features(c, p) for c, p, _, _ in data]
         best = [features.best_window(c, p) for c, p, _, _ in data]  # cached vectors: no new encoding
+        self.lost = np.array([bool(hard_rule(c, p, (b[3], b[4]))) for (c, p, _, _), b in zip(data, best)])
         self.cov = np.array([b[1] for b in best])
         self.sim = np.array([b[2] for b in best])
         self.feature_seconds = time.monotonic() - t

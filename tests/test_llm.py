@@ -88,6 +88,28 @@ def test_nothing_verified_falls_back_to_the_extractive_answer(assistant):
     assert "none of the model's 2 sentence(s)" in ans.note and len(ans.claims) == 2
 
 
+def test_focused_prompt_shows_only_the_quoted_sentences(assistant):
+    """With `focus` (the local model's setting) the model sees the extractive answer's quotes, numbered by passage,
+    and a grammar whose markers stop at the number of passages shown."""
+    with FakeLLM(f"{GOOD}. [1]") as fake:
+        ans = llm_assistant(assistant, fake.url, focus=True, constrain=True).ask(CARD_QUESTION)
+    prompt = fake.requests[0]["messages"][-1]["content"]
+    quoted = assistant.ask(CARD_QUESTION)
+    assert all(" ".join(c.quote.split()) in " ".join(prompt.split()) for c in quoted.citations)
+    shown = prompt.split("Question:")[0].count("\n[")
+    assert shown == len({c.chunk_id for c in quoted.citations})
+    assert len(prompt) < 800, "quotes, not whole passages"
+    assert f"[1-{shown}]" in fake.requests[0]["grammar"] or f"[{''.join(map(str, range(1, shown + 1)))}]" in \
+        fake.requests[0]["grammar"]
+    assert ans.generator == "llm" and [c.verified for c in ans.claims] == [True]
+
+
+def test_focused_generator_does_not_ask_the_model_when_no_passage_answers(assistant):
+    with FakeLLM("Paris won the World Cup. [1]") as fake:
+        ans = llm_assistant(assistant, fake.url, focus=True).ask("Which team won the football World Cup?")
+    assert ans.refused and not fake.requests and "not asked" in ans.note
+
+
 @pytest.mark.parametrize("mode, message", [("429", "rate-limiting"), ("500", "HTTP 500"),
                                            ("malformed", "not JSON"), ("slow", "did not answer within")])
 def test_endpoint_failures_give_a_message_and_the_extractive_answer(assistant, mode, message):
@@ -140,17 +162,15 @@ def test_local_model_answers_and_every_kept_sentence_is_verified(assistant, loca
     a = Assistant(assistant.index, generator=local_generator)
     ans = a.ask(CARD_QUESTION)
     assert ans.claims, "the model wrote something"
-    assert not ans.refused
-    if ans.generator == "llm":
-        kept = [c for c in ans.claims if c.verified]
-        assert kept and all(c.text in ans.text for c in kept)
-        assert not any(c.text in ans.text for c in ans.claims if not c.verified)
-        by_n = {c.n: c for c in ans.citations}
-        for claim in kept:
-            assert claim.score >= local_generator.scorer.threshold  # type: ignore[union-attr]
-            assert not missing(claim.text, " ".join(by_n[n].text for n in claim.cited))
-    else:  # nothing the model wrote held: the extractive answer, with the reason
-        assert "showing the quoted sentences instead" in ans.note
+    assert not ans.refused and ans.generator == "llm", f"the written answer fell back: {ans.note} {ans.claims}"
+    kept = [c for c in ans.claims if c.verified]
+    assert kept and all(c.text in ans.text for c in kept)
+    assert not any(c.text in ans.text for c in ans.claims if not c.verified)
+    by_n = {c.n: c for c in ans.citations}
+    for claim in kept:
+        assert claim.score >= local_generator.scorer.threshold  # type: ignore[union-attr]
+        assert not missing(claim.text, " ".join(by_n[n].text for n in claim.cited))
+        assert "Turkey" in claim.text
 
 
 @pytest.mark.llm

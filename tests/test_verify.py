@@ -16,7 +16,7 @@ from assistant.answer.support import (
     names,
     numbers,
 )
-from assistant.answer.verify import split_claims, verify
+from assistant.answer.verify import Draft, check, split_claims, verify
 from assistant.errors import ModelMissingError
 from assistant.reader import shipped
 from assistant.types import Passage
@@ -28,6 +28,20 @@ def test_split_claims_keeps_markers_with_their_sentence():
     drafts = split_claims("Turkey has no base near Libya [1]. It sends advisors. [2] Drones came from the UAE [1, 3].")
     assert [(d.text, d.markers) for d in drafts] == [
         ("Turkey has no base near Libya.", [1]), ("It sends advisors.", [2]), ("Drones came from the UAE.", [1, 3])]
+
+
+def test_split_claims_drops_talk_about_the_prompt():
+    drafts = split_claims('The passage is: "Wagner sends mercenaries to Haftar." [2] The answer is yes. [1] '
+                          "The answer would be Turkey lacks a base near Libya. [1]")
+    assert [(d.text, d.markers) for d in drafts] == [
+        ("Wagner sends mercenaries to Haftar.", [2]), ("The answer is yes.", [1]),
+        ("Turkey lacks a base near Libya.", [1])]
+
+
+def test_a_sentence_that_loops_is_not_a_claim(passages, scorer):
+    looped = Draft("Turkey is not sending combat aircraft to Libya, but Turkey is not sending combat aircraft.", [1])
+    assert check(looped, passages, scorer).claim.note == "repeats itself"
+    assert not check(looped, passages, scorer).claim.verified
 
 
 def test_numbers_and_names():
@@ -83,6 +97,18 @@ def test_crafted_answer_each_fabrication_caught(assistant, passages, scorer):
     article = assistant.article(c.article_id)
     assert article.text[c.quote_start:c.quote_end] == c.quote and GOOD in c.quote
     assert c.chunk_id == passages[good - 1].chunk_id
+
+
+def test_one_quote_holds_every_claim_on_its_passage_and_nothing_is_said_twice(assistant, passages, scorer):
+    good = next(i for i, p in enumerate(passages) if GOOD in p.text) + 1
+    ruled_out = "Dalaland rules out that Turkey will send soldiers to the Libyan field"
+    reply = f"{ruled_out}. [{good}] {GOOD}. [{good}] {ruled_out}. [{good}]"
+    text, claims, citations = verify(reply, passages, scorer)
+    assert [c.verified for c in claims] == [True, True, False] and claims[2].note == "repeats an earlier sentence"
+    assert text.count(ruled_out) == 1 and len(citations) == 1
+    c = citations[0]
+    assert ruled_out in c.quote and GOOD in c.quote
+    assert assistant.article(c.article_id).text[c.quote_start:c.quote_end] == c.quote
 
 
 def test_unverified_kept_and_flagged_when_not_strict(passages, scorer):
@@ -158,3 +184,18 @@ def test_default_scorer_builds_the_fitted_reader_scorers(assistant, monkeypatch,
     assert type(scorer) is KINDS[choice] and scorer.threshold == fit[choice]["threshold"]
     s = scorer.support("Turkey sent 17 jets to Greece.", "Turkey lacks a military base near Libya.")
     assert s.score == 0.0 and set(s.missing) == {"17", "Greece"}  # the hard rule holds for every scorer
+
+
+def test_a_claim_must_not_deny_what_its_quote_states(passages, scorer):
+    from assistant.answer.support import hard_rule
+
+    text = "Turkey will send combat aircraft to Libya. Haftar denies receiving drones."
+    assert hard_rule("Turkey will not send combat aircraft to Libya.", text, (0, 42)) == ("a negation",)
+    assert hard_rule("Turkey will send combat aircraft to Libya.", text, (0, 42)) == ()
+    assert hard_rule("Haftar did not receive drones.", text, (43, len(text))) == ()  # "denies" carries it
+    good = next(p for p in passages if GOOD in p.text)
+    assert scorer.support("Dalaland says Turkey will not send combat aircraft.", good.text).score >= scorer.threshold
+    jamming = next(p for p in passages if "Wagner had deployed a system of jamming" in p.text)
+    claim = "Wagner had not deployed a system of jamming in Libya targeting drones."
+    assert scorer.support(claim, jamming.text).missing == ("a negation",)
+    assert scorer.support(claim.replace("had not", "had"), jamming.text).score >= scorer.threshold

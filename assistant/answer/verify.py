@@ -20,6 +20,9 @@ from .support import Support, SupportScorer, missing
 MARKER = re.compile(r"\[\s*(\d+(?:\s*[,;]\s*\d+)*)\s*\]")
 ONLY_MARKERS = re.compile(r"^(?:\s*\[\s*\d+(?:\s*[,;]\s*\d+)*\s*\]\s*[.,;]?)+\s*$")
 UNVERIFIED = "(unverified)"
+# Small models open with talk about the prompt ("The passage is: …", "The answer is …"); the claim is what follows.
+LEAD_IN = re.compile(r"^(?:(?:the|this) (?:passage|text|article|answer)s?(?: number)?(?: \d+)? (?:is|says|states|reads"
+                     r"|would be)|according to (?:the )?passages? \d*)\s*[:,]?\s*[\"“]?", re.I)
 
 
 @dataclass
@@ -41,10 +44,21 @@ def split_claims(text: str) -> list[Draft]:
             continue
         words = " ".join(MARKER.sub(" ", piece).split())
         words = re.sub(r"\s+([.,;:!?])", r"\1", words)
+        bare = LEAD_IN.sub("", words).strip()
+        if bare != words and len(re.findall(r"\w+", bare)) >= 2:
+            words = bare[0].upper() + bare[1:]
+            words = words if words.count('"') % 2 == 0 else words.replace('"', "")
         if len(re.findall(r"\w+", words)) < 2:  # stray fragments ("1.", "Answer:") are not claims
             continue
         drafts.append(Draft(words, list(dict.fromkeys(found))))
     return drafts
+
+
+def repeats(text: str, n: int = 4) -> bool:
+    """A sentence that says the same four words twice has looped (a small model's failure), not made a claim."""
+    words = re.findall(r"\w+", text.lower())
+    grams = [tuple(words[i:i + n]) for i in range(len(words) - n + 1)]
+    return len(grams) != len(set(grams))
 
 
 @dataclass
@@ -56,6 +70,8 @@ class Checked:
 def check(draft: Draft, passages: Sequence[Passage], scorer: SupportScorer) -> Checked:
     """Verify one sentence; re-point it when a retrieved passage other than the cited one supports it."""
     thr = scorer.threshold
+    if repeats(draft.text):
+        return Checked(Claim(draft.text, draft.markers, 0.0, False, "repeats itself"), {})
     if not draft.markers:
         return Checked(Claim(draft.text, [], 0.0, False, "no citation marker"), {})
     if any(not 1 <= n <= len(passages) for n in draft.markers):
@@ -86,30 +102,45 @@ def check(draft: Draft, passages: Sequence[Passage], scorer: SupportScorer) -> C
 def verify(text: str, passages: Sequence[Passage], scorer: SupportScorer,
            strict: bool = True) -> tuple[str, list[Claim], list[Citation]]:
     """The verified answer text (markers renumbered), every sentence's `Claim`, and the citations it uses."""
-    checked = [check(d, passages, scorer) for d in split_claims(text)]
+    checked, said = [], set()
+    for d in split_claims(text):
+        if d.text.lower() in said:  # a small model may write the same sentence twice: say it once
+            checked.append(Checked(Claim(d.text, d.markers, 0.0, False, "repeats an earlier sentence"), {}))
+            continue
+        said.add(d.text.lower())
+        checked.append(check(d, passages, scorer))
     numbering: dict[int, int] = {}  # passage index -> citation number
-    quotes: dict[int, Support] = {}
+    quotes: dict[int, list[Support]] = {}
     parts = []
     for c in checked:
         if not c.claim.verified:
-            if not strict:
+            if not strict and c.claim.note != "repeats an earlier sentence":
                 parts.append(f"{c.claim.text} {UNVERIFIED}")
             continue
         ns = []
         for i, s in c.supports.items():
             numbering.setdefault(i, len(numbering) + 1)
             ns.append(numbering[i])
-            if i not in quotes or s.score > quotes[i].score:
-                quotes[i] = s
+            quotes.setdefault(i, []).append(s)
         c.claim.cited = sorted(ns)
         parts.append(c.claim.text + " " + "".join(f"[{n}]" for n in sorted(ns)))
     citations = []
     for i, n in sorted(numbering.items(), key=lambda kv: kv[1]):
-        p, q = passages[i], quotes[i]
-        start, end = _trim(p.text, q.start, q.end)
+        p = passages[i]
+        start, end, score = _quote(p.text, quotes[i])
         citations.append(Citation(n, p.article_id, p.title, p.chunk_id, p.start, p.end, p.text, p.text[start:end],
-                                  p.start + start, p.start + end, q.score, p.date, p.source))
+                                  p.start + start, p.start + end, score, p.date, p.source))
     return " ".join(parts), [c.claim for c in checked], citations
+
+
+def _quote(text: str, supports: list[Support], most: int = 600) -> tuple[int, int, float]:
+    """One quote for every claim that cites this passage: the span over all their evidence when it stays short
+    (two claims from neighbouring sentences both get highlighted), else the best-supporting window."""
+    best = max(supports, key=lambda s: s.score)
+    start, end = min(s.start for s in supports), max(s.end for s in supports)
+    if end - start > most:
+        start, end = best.start, best.end
+    return (*_trim(text, start, end), best.score)
 
 
 def _trim(text: str, start: int, end: int) -> tuple[int, int]:

@@ -56,10 +56,13 @@ class ChatClient:
             headers["Authorization"] = f"Bearer {self.api_key}"
         return headers
 
-    def stream(self, messages: Sequence[Mapping[str, str]], max_tokens: int | None = None) -> Iterator[str]:
-        """The reply's text, piece by piece as the server sends it; raises `LLMError` on any failure."""
+    def stream(self, messages: Sequence[Mapping[str, str]], max_tokens: int | None = None,
+               extra: Mapping[str, object] | None = None) -> Iterator[str]:
+        """The reply's text, piece by piece as the server sends it; raises `LLMError` on any failure. `extra`
+        adds request fields for this call only."""
         body = {"model": self.model, "messages": list(messages), "stream": True,
-                "max_tokens": max_tokens or self.max_tokens, "temperature": self.temperature, **self.extra}
+                "max_tokens": max_tokens or self.max_tokens, "temperature": self.temperature, **self.extra,
+                **(extra or {})}
         timeout = httpx.Timeout(self.timeout, connect=self.connect_timeout, pool=self.connect_timeout)
         deadline = time.monotonic() + self.timeout
         where = f"the language model at {self.base_url}"
