@@ -73,7 +73,9 @@ class Assistant:
 
         Duplicate ids and long articles are logged as warnings; nothing readable at all is an `InputError`.
         `engine="ray"` reads, chunks and embeds files on a Ray cluster (`address`: "auto", "ray://host:port", or
-        None for a local runtime) and writes here, one generation per `commit_every` chunks (ingest/distributed.py).
+        None for a local runtime) and writes here, one generation per `commit_every` chunks (ingest/distributed.py);
+        each file is read once, so `strict` stops the run at the first bad item it meets, and generations published
+        before it (a run longer than `commit_every` chunks) stay, complete.
         """
         if engine == "ray":
             from .ingest.distributed import DEFAULT_COMMIT_EVERY, ingest

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from .encoders import DEFAULT as DEFAULT_ENCODER
 from .encoders import NAMES as ENCODERS
 from .errors import AssistantError
+from .ingest.distributed import ARTICLES_PER_BATCH, DEFAULT_COMMIT_EVERY
 from .ingest.loaders import MAX_ARTICLE_CHARS
 from .ingest.walk import SUFFIXES
 from .search import MODES
@@ -225,10 +226,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--ray", nargs="?", const="", default=None, metavar="ADDRESS",
                    help="read, chunk and embed on Ray: ADDRESS 'auto' or 'ray://host:port' (none: a local Ray "
                         "runtime on this machine's cores); this process writes the index")
-    p.add_argument("--commit-every", type=int, default=20_000, metavar="CHUNKS",
-                   help="with --ray: publish one index generation per this many chunks (default 20000)")
-    p.add_argument("--ray-batch", type=int, default=32, metavar="ARTICLES",
-                   help="with --ray: articles per encoder call on a worker (default 32)")
+    p.add_argument("--commit-every", type=int, default=DEFAULT_COMMIT_EVERY, metavar="CHUNKS",
+                   help=f"with --ray: publish one index generation per this many chunks (default {DEFAULT_COMMIT_EVERY})")
+    p.add_argument("--ray-batch", type=int, default=ARTICLES_PER_BATCH, metavar="ARTICLES",
+                   help=f"with --ray: articles per encoder call on a worker (default {ARTICLES_PER_BATCH})")
     writer(p)
     from .watch import add_watch_command
 

@@ -15,6 +15,7 @@ import pytest
 from conftest import FIXTURES, ROOT, SEED_ID, SEEDS
 
 from assistant import Assistant
+from assistant.errors import InputError
 from assistant.index.files import DB_NAME
 from assistant.ingest import distributed
 from assistant.offline import FORCED
@@ -130,6 +131,29 @@ def test_changed_article_is_replaced(runtime, tmp_path, files, local_index):
     a.close()
 
 
+def test_bad_rows_and_duplicate_ids_are_reported_as_a_local_run_reports_them(runtime, tmp_path):
+    """A bad JSONL row costs that row only (its line named, the rest indexed, as `add_path` does), and each file is
+    read once: the actors compare content hashes, nothing is planned on the driver."""
+    feed = tmp_path / "feed.jsonl"
+    feed.write_text('{"id": "a", "title": "Port", "text": "The port reopened on Monday after the storm."}\n'
+                    "{not json\n"
+                    '{"id": "b", "title": "Grain", "text": "Grain exports rose for a third month in May."}\n',
+                    encoding="utf-8")
+    a = Assistant.open(tmp_path / "index")
+    result, errors = distributed.ingest(a.index, [feed])
+    assert (result.added, result.unchanged) == (2, 0) and len(errors) == 1 and "feed.jsonl:2" in errors[0]
+    local = Assistant.open(tmp_path / "local")
+    assert local.add_path(feed, strict=False).added == 2
+    local.close()
+    with pytest.raises(InputError, match="feed.jsonl:2"):
+        distributed.ingest(a.index, [feed], strict=True)
+    feed.write_text(feed.read_text().replace('"id": "b"', '"id": "a"'), encoding="utf-8")
+    with pytest.raises(InputError, match="duplicate article ids"):
+        distributed.ingest(a.index, [feed])
+    assert a.stats()["articles"] == 2
+    a.close()
+
+
 def test_killed_worker_is_retried_without_duplicates(runtime, hooks, tmp_path, files, local_index):
     for p in hooks.iterdir():
         p.unlink()
@@ -234,6 +258,7 @@ def generation(path: Path) -> int:
 READER = """
 import json, sys, time
 from assistant import Assistant
+from assistant.errors import InputError
 from assistant.index.files import DB_NAME
 a = Assistant.open(sys.argv[1], read_only=True)
 seen, errors, checked = [], [], 0

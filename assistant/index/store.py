@@ -132,6 +132,10 @@ class Store:
             out.update(self.query(f"SELECT id, hash FROM articles WHERE id IN ({','.join('?' * len(part))})", part))
         return out
 
+    def all_hashes(self) -> dict[str, str]:
+        """Every stored article's content hash, by id (what a distributed run compares against on its workers)."""
+        return dict(self.query("SELECT id, hash FROM articles", []))
+
     def chunk_ids(self, article_ids: Iterable[str]) -> list[int]:
         ids = list(article_ids)
         out: list[int] = []

@@ -5,7 +5,7 @@ import hashlib
 import json
 import logging
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -130,18 +130,26 @@ def load_jsonl(path: Path, data: str, errors: list[str] | None = None,
     """The file's articles; a bad row raises, or with `errors` is reported there (with its line) and skipped.
     `origins` receives `FILE:LINE` of each article loaded."""
     articles = []
-    for no, line in enumerate(data.split("\n"), 1):
-        if not line.strip():
-            continue
-        try:
-            articles.append(_row(line, f"{path}:{no}"))
-            if origins is not None:
-                origins.append(f"{path}:{no}")
-        except InputError as exc:
+    for where, item in jsonl_rows(path, data):
+        if isinstance(item, InputError):
             if errors is None:
-                raise
-            errors.append(str(exc))
+                raise item
+            errors.append(str(item))
+            continue
+        articles.append(item)
+        if origins is not None:
+            origins.append(where)
     return articles
+
+
+def jsonl_rows(path: Path, data: str) -> Iterator[tuple[str, Article | InputError]]:
+    """Each non-blank row's `FILE:LINE` and its article, or the error that row gives, one at a time."""
+    for no, line in enumerate(data.split("\n"), 1):
+        if line.strip():
+            try:
+                yield f"{path}:{no}", _row(line, f"{path}:{no}")
+            except InputError as exc:
+                yield f"{path}:{no}", exc
 
 
 def _row(line: str, where: str) -> Article:
@@ -183,16 +191,29 @@ def check_file(shown: Path, size: int) -> str:
 
 def load_bytes(shown: Path, raw: bytes, id: str | None = None, errors: list[str] | None = None,
                origins: list[str] | None = None) -> list[Article]:
-    """Articles of one file's bytes, typed and named by `shown` (what a distributed reader calls per file)."""
+    """Articles of one file's bytes, typed and named by `shown`."""
+    suffix, data = _decoded(shown, raw)
+    if suffix in JSONL_SUFFIXES:
+        return load_jsonl(shown, data, errors, origins)
+    return load_html(shown, data, id) if suffix in HTML_SUFFIXES else load_text(shown, data, id)
+
+
+def iter_bytes(shown: Path, raw: bytes, id: str | None = None) -> Iterator[Article | InputError]:
+    """`load_bytes` one article at a time, a bad JSONL row as its error (what a distributed reader calls per file:
+    it passes a big file's first articles on while it cleans the rest). A file that cannot be read at all raises."""
+    suffix, data = _decoded(shown, raw)
+    if suffix in JSONL_SUFFIXES:
+        yield from (item for _, item in jsonl_rows(shown, data))
+    else:
+        yield from load_html(shown, data, id) if suffix in HTML_SUFFIXES else load_text(shown, data, id)
+
+
+def _decoded(shown: Path, raw: bytes) -> tuple[str, str]:
     suffix = check_file(shown, len(raw))
     data = decode(raw, str(shown))
     if not data.strip():
         raise InputError(f"{shown}: the file is empty")
-    if suffix in JSONL_SUFFIXES:
-        return load_jsonl(shown, data, errors, origins)
-    if suffix in HTML_SUFFIXES:
-        return load_html(shown, data, id)
-    return load_text(shown, data, id)
+    return suffix, data
 
 
 def load_paths(paths: Iterable[str | os.PathLike], max_chars: int | None = None) -> tuple[list[Article], list[str]]:
