@@ -69,9 +69,11 @@ class Assistant:
                  max_article_chars: int | None = None, feed: bool = False, fetcher: Fetcher | None = None,
                  engine: str = "local", address: str | None = None, commit_every: int | None = None) -> AddResult:
         """Load files, folders or http(s) page URLs (with `feed`: RSS/Atom feeds, files or URLs, and every page they
-        link) and add their articles; with `strict`, one bad item stops everything (nothing is added).
+        link) and add their articles; with `strict`, one bad item stops everything (nothing is added; on Ray, see
+        below).
 
-        Duplicate ids and long articles are logged as warnings; nothing readable at all is an `InputError`.
+        Duplicate ids and long articles are logged as warnings (on Ray a duplicate id is an `InputError`); nothing
+        readable at all is an `InputError`.
         `engine="ray"` reads, chunks and embeds files on a Ray cluster (`address`: "auto", "ray://host:port", or
         None for a local runtime) and writes here, one generation per `commit_every` chunks (ingest/distributed.py);
         each file is read once, so `strict` stops the run at the first bad item it meets, and generations published

@@ -9,9 +9,11 @@ questions (the fit) and from `test` questions over `test` paragraphs only (the h
                 shared with the claim, usually the same Wikipedia article: what a wrong marker looks like), and
                 the question-claim with its answer swapped for another question's answer (a wrong name or number)
                 checked against its own paragraph.
-Every scorer sees each (claim, passage) pair exactly as the product does (the same methods of support.py), and
+Every scorer sees each (claim, passage) pair as the product does (the same methods of support.py), and
 every one keeps the hard rule (`hard_rule`: numbers and names the passage lacks, a negation its quote lacks): a
-claim it fails is rejected whatever the score.
+claim it fails is rejected whatever the score. (The negation part is judged here on the feature scorer's best
+window for every scorer, at the product's coverage weight; the reader's own best sentence can differ, so its
+figures approximate the product's reader path on that one rule.)
   feature   coverage weight and threshold on a grid (FeatureScorer, pair penalty included);
   reader    the reader's best calibrated probability over the passage's sentences (ReaderScorer); threshold fitted;
   combined  logistic regression on [coverage, similarity of the feature scorer's best window, the reader's best

@@ -32,16 +32,21 @@ def test_split_claims_keeps_markers_with_their_sentence():
 
 def test_split_claims_drops_talk_about_the_prompt():
     drafts = split_claims('The passage is: "Wagner sends mercenaries to Haftar." [2] The answer is yes. [1] '
-                          "The answer would be Turkey lacks a base near Libya. [1]")
+                          "The answer would be Turkey lacks a base near Libya. [1] According to the passage, the fire "
+                          "killed 3 people. [1] The passage says: “Turkey will send jets.” [1] The passage is closed "
+                          "to all shipping. [2]")
     assert [(d.text, d.markers) for d in drafts] == [
         ("Wagner sends mercenaries to Haftar.", [2]), ("The answer is yes.", [1]),
-        ("Turkey lacks a base near Libya.", [1])]
+        ("Turkey lacks a base near Libya.", [1]), ("The fire killed 3 people.", [1]),
+        ("Turkey will send jets.", [1]), ("The passage is closed to all shipping.", [2])]
 
 
 def test_a_sentence_that_loops_is_not_a_claim(passages, scorer):
     looped = Draft("Turkey is not sending combat aircraft to Libya, but Turkey is not sending combat aircraft.", [1])
     assert check(looped, passages, scorer).claim.note == "repeats itself"
     assert not check(looped, passages, scorer).claim.verified
+    two_people = Draft("The vice president of the United States met the president of the United States.", [1])
+    assert check(two_people, passages, scorer).claim.note != "repeats itself"
 
 
 def test_numbers_and_names():
@@ -193,9 +198,18 @@ def test_a_claim_must_not_deny_what_its_quote_states(passages, scorer):
     assert hard_rule("Turkey will not send combat aircraft to Libya.", text, (0, 42)) == ("a negation",)
     assert hard_rule("Turkey will send combat aircraft to Libya.", text, (0, 42)) == ()
     assert hard_rule("Haftar did not receive drones.", text, (43, len(text))) == ()  # "denies" carries it
+    bank = "The central bank raised its main rate by a quarter point on Tuesday."
+    assert hard_rule("The central bank did not raise its main rate.", bank, (0, len(bank))) == ("a negation",)
     good = next(p for p in passages if GOOD in p.text)
     assert scorer.support("Dalaland says Turkey will not send combat aircraft.", good.text).score >= scorer.threshold
     jamming = next(p for p in passages if "Wagner had deployed a system of jamming" in p.text)
     claim = "Wagner had not deployed a system of jamming in Libya targeting drones."
     assert scorer.support(claim, jamming.text).missing == ("a negation",)
     assert scorer.support(claim.replace("had not", "had"), jamming.text).score >= scorer.threshold
+
+
+def test_a_claim_citing_two_passages_cannot_deny_both(passages, scorer):
+    jamming = next(i for i, p in enumerate(passages) if "Wagner had deployed a system of jamming" in p.text) + 1
+    other = next(i for i in range(1, len(passages) + 1) if i != jamming)
+    claim = f"Wagner had not deployed a system of jamming in Libya targeting drones. [{jamming}][{other}]"
+    assert not verify(claim, passages, scorer)[1][0].verified

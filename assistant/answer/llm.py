@@ -123,12 +123,15 @@ class LLMGenerator:
             if p.chunk_id not in windows:
                 shown.append(p)
             windows.setdefault(p.chunk_id, []).append((c.quote_start - p.start, c.quote_end - p.start))
-        texts = []
+        kept, texts = [], []
         for p in shown[: self.prompt_passages]:
             spans = [s for s in sentence_spans(p.text) if not INSTRUCTION.search(p.text[s[0]:s[1]])]
             hit = sorted({i for i, (s, e) in enumerate(spans) for qs, qe in windows[p.chunk_id] if s < qe and qs < e})
-            texts.append(" ".join(p.text[spans[i][0]:spans[i][1]] for i in hit)[: self.passage_chars * 2])
-        return shown[: self.prompt_passages], texts
+            text = " ".join(p.text[spans[i][0]:spans[i][1]] for i in hit)[: self.passage_chars * 2]
+            if text:  # a quote made only of instruction-like sentences shows the model nothing
+                kept.append(p)
+                texts.append(text)
+        return kept, texts
 
     def generate(self, question: str, passages: Sequence[Passage], context: Context) -> Answer:
         quoted = self.fallback.generate(question, passages, context) if self.focus else None
@@ -137,6 +140,9 @@ class LLMGenerator:
             return quoted
         if quoted is not None:
             shown, texts = self.focused(passages, quoted)
+            if not shown:
+                quoted.note = "the quoted sentences address a language model, so it was not asked."
+                return quoted
         else:
             shown, texts = list(passages[: self.prompt_passages]), None
         on_token = getattr(context, "on_token", None)

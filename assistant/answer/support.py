@@ -89,10 +89,12 @@ def names(text: str) -> set[str]:
     return out
 
 
-NEGATION = re.compile(r"\b(?:not|never|no|none|cannot|neither|nor|without)\b|n[’']t\b", re.I)
+NEGATION = re.compile(r"\b(?:not|never|no|none|nobody|nothing|nowhere|cannot|neither|nor|without)\b|n[’']t\b",
+                      re.I)
 # what else says "no" in news prose, so that "Turkey will not send jets" holds on "rules out that Turkey will send"
-DENIAL = re.compile(r"\b(?:den(?:y|ies|ied|ying)|refus\w*|rul(?:es?|ed|ing) out|lack\w*|fail\w*|unable|absen\w*|"
-                    r"reject\w*|declin\w*|halt\w*|stopp?\w*|ban\w*|impossible|unlikely)\b", re.I)
+DENIAL = re.compile(r"\b(?:den(?:y|ies|ied|ying)|refus(?:e|es|ed|ing|al)|rul(?:es?|ed|ing) out|lack(?:s|ed|ing)?|"
+                    r"fail(?:s|ed|ing|ure)?|unable|absen(?:t|ce)|reject(?:s|ed|ing)?|declin(?:e|es|ed|ing)|"
+                    r"halt(?:s|ed|ing)?|stop(?:s|ped|ping)?|ban(?:s|ned|ning)?|impossible|unlikely)\b", re.I)
 
 
 def hard_rule(claim: str, passage: str, quote: tuple[int, int]) -> tuple[str, ...]:

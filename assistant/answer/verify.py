@@ -18,11 +18,12 @@ from ..types import Citation, Claim, Passage
 from .support import Support, SupportScorer, missing
 
 MARKER = re.compile(r"\[\s*(\d+(?:\s*[,;]\s*\d+)*)\s*\]")
-ONLY_MARKERS = re.compile(r"^(?:\s*\[\s*\d+(?:\s*[,;]\s*\d+)*\s*\]\s*[.,;]?)+\s*$")
+LEADING_MARKERS = re.compile(r"^(?:\s*\[\s*\d+(?:\s*[,;]\s*\d+)*\s*\]\s*[.,;]?)+\s*")
 UNVERIFIED = "(unverified)"
 # Small models open with talk about the prompt ("The passage is: …", "The answer is …"); the claim is what follows.
-LEAD_IN = re.compile(r"^(?:(?:the|this) (?:passage|text|article|answer)s?(?: number)?(?: \d+)? (?:is|says|states|reads"
-                     r"|would be)|according to (?:the )?passages? \d*)\s*[:,]?\s*[\"“]?", re.I)
+LEAD_IN = re.compile(r"^(?:(?:the|this) answer(?: to the question)? (?:is|would be)\s*:?|"
+                     r"(?:the|this) (?:passage|text|article)s?(?: number)?(?:\s*\d+)? (?:is|says|states|reads)\s*[:\"“]|"
+                     r"according to (?:the )?(?:passage|text|article)s?(?:\s*\d+)?\s*,)\s*[\"“]?", re.I)
 
 
 @dataclass
@@ -34,28 +35,38 @@ class Draft:
 
 
 def split_claims(text: str) -> list[Draft]:
-    """Sentences with their markers; a marker the sentence splitter cut off ("… Paris. [1]") joins its sentence."""
+    """Sentences with their markers; a marker the sentence splitter cut off ("… Paris. [1]", or after a closing
+    quote, "… jets.” [1] Next sentence") joins its sentence."""
     drafts: list[Draft] = []
     for s, e in sentence_spans(text.strip()):
         piece = text.strip()[s:e]
-        found = [int(n) for group in MARKER.findall(piece) for n in re.split(r"[,;]", group)]
-        if ONLY_MARKERS.match(piece) and drafts:
-            drafts[-1].markers += [n for n in found if n not in drafts[-1].markers]
+        lead = LEADING_MARKERS.match(piece)
+        if lead and drafts:
+            drafts[-1].markers += [n for n in markers(lead.group(0)) if n not in drafts[-1].markers]
+            piece = piece[lead.end():]
+        found = markers(piece)
+        if not piece.strip():
             continue
         words = " ".join(MARKER.sub(" ", piece).split())
         words = re.sub(r"\s+([.,;:!?])", r"\1", words)
         bare = LEAD_IN.sub("", words).strip()
         if bare != words and len(re.findall(r"\w+", bare)) >= 2:
             words = bare[0].upper() + bare[1:]
-            words = words if words.count('"') % 2 == 0 else words.replace('"', "")
+            if words.count('"') % 2 or words.count("“") != words.count("”"):  # the lead-in's quote opened it
+                words = re.sub(r"[\"“”]", "", words)
         if len(re.findall(r"\w+", words)) < 2:  # stray fragments ("1.", "Answer:") are not claims
             continue
         drafts.append(Draft(words, list(dict.fromkeys(found))))
     return drafts
 
 
-def repeats(text: str, n: int = 4) -> bool:
-    """A sentence that says the same four words twice has looped (a small model's failure), not made a claim."""
+def markers(text: str) -> list[int]:
+    return [int(n) for group in MARKER.findall(text) for n in re.split(r"[,;]", group)]
+
+
+def repeats(text: str, n: int = 6) -> bool:
+    """A sentence that says the same six words twice has looped (a small model's failure), not made a claim; four
+    would catch "the president of the United States" said of two people."""
     words = re.findall(r"\w+", text.lower())
     grams = [tuple(words[i:i + n]) for i in range(len(words) - n + 1)]
     return len(grams) != len(set(grams))
@@ -82,7 +93,7 @@ def check(draft: Draft, passages: Sequence[Passage], scorer: SupportScorer) -> C
     good = {i: s for i, s in cited.items() if s.score >= thr}
     if not good and len(cited) > 1 and not missing(draft.text, " ".join(passages[i].text for i in cited)):
         # a sentence joining facts of several cited passages: names and numbers may come from any of them
-        good = {i: s for i, s in cited.items() if s.raw >= thr}
+        good = {i: s for i, s in cited.items() if s.raw >= thr and "a negation" not in s.missing}
     if good:
         best = max(max(s.score, s.raw) for s in good.values())
         return Checked(Claim(draft.text, draft.markers, best, True), good)
