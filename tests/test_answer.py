@@ -11,7 +11,7 @@ from types import ModuleType
 import pytest
 from conftest import CARD_QUESTION, FIXTURES, SEED_ID, SEEDS
 
-from assistant import InputError
+from assistant import Assistant, InputError
 from assistant.answer import REFUSAL, ExtractiveGenerator, refusal
 from assistant.types import Answer
 
@@ -80,18 +80,34 @@ def test_enough_answerable_questions():
     assert len(ANSWERABLE) >= 15 and len(UNANSWERABLE) >= 3
 
 
+@pytest.fixture(params=["small", "newswire"])
+def asked(request) -> tuple[Assistant, dict[str, Answer]]:
+    """The seed questions' answers on the small test index, and among the 300 newswire briefs (`newswire_answers`)."""
+    if request.param == "small":
+        return request.getfixturevalue("assistant"), request.getfixturevalue("answers")
+    return request.getfixturevalue("newswire_assistant"), request.getfixturevalue("newswire_answers")
+
+
 @pytest.mark.parametrize("q", [case(q) for q in ANSWERABLE])
-def test_answerable_seed_question(assistant, answers, q):
+def test_answerable_seed_question(asked, q):
+    """Among the newswire briefs, measured: 24 of 24 answered, a quote of the seed holding the evidence each time; the
+    lowest confidence is jamming-turkey's 0.4835 (bar 0.475)."""
+    assistant, answers = asked
     ans = answers[q["id"]]
     assert not ans.refused, q["question"]
     # the quoted sentence(s) hold the evidence, not merely the passage around them
     assert any(e in c.quote for c in ans.citations for e in q["evidence"]), (q["question"], ans.text)
-    assert all(c.article_id == q["article_id"] for c in ans.citations[:1])
+    assert ans.citations[0].article_id == q["article_id"]
     assert_well_formed(assistant, ans)
 
 
 @pytest.mark.parametrize("q", [case(q) for q in UNANSWERABLE])
-def test_unanswerable_seed_question_is_refused(assistant, answers, q):
+def test_unanswerable_seed_question_is_refused(asked, q):
+    """Among the newswire briefs, measured: 5 of 5 refused, the closest at 0.4245 (un-election). "What is the capital
+    of Peru?" was answered (0.635) from "Egypt opened ... its new administrative capital" until
+    Lexical.answer_weights counted the name "Peru", which no article holds, against every sentence: with "Peru" left
+    out, "capital" was the whole question."""
+    assistant, answers = asked
     ans = answers[q["id"]]
     assert ans.refused, ans.text
     assert_well_formed(assistant, ans)
@@ -276,27 +292,6 @@ def newswire_answers(newswire_assistant) -> dict[str, Answer]:
 def test_newswire_articles_are_all_indexed_as_separate_stories(newswire_assistant):
     store = newswire_assistant.index.store
     assert store.query("SELECT count(*), count(DISTINCT grp) FROM minhash") == [(305, 305)]
-
-
-@pytest.mark.parametrize("q", [case(q) for q in ANSWERABLE])
-def test_answerable_seed_question_among_newswire(newswire_assistant, newswire_answers, q):
-    # Measured: 24 of 24 answered, a quote of the seed holding the evidence each time; the lowest confidence is
-    # jamming-turkey's 0.4835 (bar 0.475).
-    ans = newswire_answers[q["id"]]
-    assert not ans.refused, q["question"]
-    assert any(e in c.quote for c in ans.citations for e in q["evidence"]), (q["question"], ans.text)
-    assert ans.citations[0].article_id == q["article_id"]
-    assert_well_formed(newswire_assistant, ans)
-
-
-@pytest.mark.parametrize("q", [case(q) for q in UNANSWERABLE])
-def test_unanswerable_seed_question_among_newswire_is_refused(newswire_assistant, newswire_answers, q):
-    # Measured: 5 of 5 refused, the closest at 0.4245 (un-election). "What is the capital of Peru?" was answered
-    # (0.635) from "Egypt opened ... its new administrative capital" until Lexical.answer_weights counted the name
-    # "Peru", which no article holds, against every sentence: with "Peru" left out, "capital" was the whole question.
-    ans = newswire_answers[q["id"]]
-    assert ans.refused, ans.text
-    assert_well_formed(newswire_assistant, ans)
 
 
 def test_ontopic_unanswerable_questions_are_mostly_answered_anyway(newswire_assistant, newswire_answers):

@@ -17,7 +17,7 @@ from ..text.sentences import sentence_spans
 from ..types import Answer, Passage
 from .base import Context
 from .extractive import ExtractiveGenerator
-from .support import INSTRUCTION, SupportScorer, default_scorer
+from .support import SupportScorer, default_scorer, evidence_sentences
 from .verify import verify
 
 log = logging.getLogger(__name__)
@@ -104,7 +104,7 @@ class LLMGenerator:
 
     def prompt_text(self, p: Passage) -> str:
         """The passage cut at a sentence end, without sentences that address a language model."""
-        kept = [p.text[s:e] for s, e in sentence_spans(p.text) if not INSTRUCTION.search(p.text[s:e])]
+        kept = [p.text[s:e] for s, e in evidence_sentences(p.text)]
         text = ""
         for sentence in kept:
             if text and len(text) + len(sentence) > self.passage_chars:
@@ -125,7 +125,7 @@ class LLMGenerator:
             windows.setdefault(p.chunk_id, []).append((c.quote_start - p.start, c.quote_end - p.start))
         kept, texts = [], []
         for p in shown[: self.prompt_passages]:
-            spans = [s for s in sentence_spans(p.text) if not INSTRUCTION.search(p.text[s[0]:s[1]])]
+            spans = evidence_sentences(p.text)
             hit = sorted({i for i, (s, e) in enumerate(spans) for qs, qe in windows[p.chunk_id] if s < qe and qs < e})
             text = " ".join(p.text[spans[i][0]:spans[i][1]] for i in hit)[: self.passage_chars * 2]
             if text:  # a quote made only of instruction-like sentences shows the model nothing

@@ -151,10 +151,14 @@ class SupportScorer(Protocol):
     def support(self, claim: str, passage: str) -> Support: ...
 
 
-def evidence_spans(passage: str) -> list[tuple[int, int]]:
-    """Sentences of the passage and pairs of adjacent ones, instruction-like sentences left out."""
-    spans = [s for s in sentence_spans(passage) if not INSTRUCTION.search(passage[s[0]:s[1]])]
-    return spans + [(a[0], b[1]) for a, b in zip(spans, spans[1:]) if b[0] - a[1] <= 3]
+def evidence_sentences(passage: str) -> list[tuple[int, int]]:
+    """Spans of the passage's sentences, instruction-like ones left out: what may be evidence or shown to a model."""
+    return [s for s in sentence_spans(passage) if not INSTRUCTION.search(passage[s[0]:s[1]])]
+
+
+def evidence_spans(sentences: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The sentences, then the pairs of adjacent ones."""
+    return sentences + [(a[0], b[1]) for a, b in zip(sentences, sentences[1:]) if b[0] - a[1] <= 3]
 
 
 def content_terms(text: str) -> set[str]:
@@ -180,17 +184,17 @@ class FeatureScorer:
 
     def features(self, claim: str, passage: str) -> list[tuple[float, float, int, int, bool]]:
         """(coverage, similarity, start, end, is_pair) of each evidence window: what the fit script learns from."""
-        spans = evidence_spans(passage)
+        sentences = evidence_sentences(passage)
+        spans = evidence_spans(sentences)
         if not spans:
             return []
-        singles = set(sentence_spans(passage))
         terms = content_terms(claim)
         texts = [passage[s:e] for s, e in spans]
         vecs = self.vectors([claim, *texts])
         out = []
-        for (s, e), text, vec in zip(spans, texts, vecs[1:]):
+        for n, ((s, e), text, vec) in enumerate(zip(spans, texts, vecs[1:])):
             cov = len(terms & content_terms(text)) / len(terms) if terms else 0.0
-            out.append((cov, max(0.0, float(vec @ vecs[0])), s, e, (s, e) not in singles))
+            out.append((cov, max(0.0, float(vec @ vecs[0])), s, e, n >= len(sentences)))
         return out
 
     @staticmethod
@@ -217,7 +221,7 @@ class FeatureScorer:
 def reader_inputs(claim: str, passage: str) -> tuple[list[tuple[int, int]], list[ReaderInput]]:
     """What the reader judges: the claim as the question, each passage sentence as the candidate with the sentence
     before it as context (the reader's training recipe), instruction-like sentences left out of both."""
-    spans = [s for s in sentence_spans(passage) if not INSTRUCTION.search(passage[s[0]:s[1]])]
+    spans = evidence_sentences(passage)
     items = [ReaderInput(question=claim, sentence=passage[s:e], before=passage[spans[i - 1][0]:spans[i - 1][1]]
                          if i else "") for i, (s, e) in enumerate(spans)]
     return spans, items
