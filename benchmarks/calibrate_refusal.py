@@ -4,9 +4,10 @@ Seed set: seeds/qa.jsonl over the seed article plus the test distractors.
 SQuAD dev ("halves" protocol): the paragraphs of one split (`--split`, from split.json) are cut in two halves by
 position (a Wikipedia article's paragraphs stay together); questions about half A, searched within half A, are
 answerable; questions about half B, searched within half A only (an `article_id` filter), are not. The bar is
-fitted on `train`; figures that judge it come from `test`.
+fitted on `train`; figures that judge it come from `test`. `--scorer product` asks the shipped generator (the
+overlap bar, with the reader answering what it recognises below it) and prints its two error rates.
 
-    python benchmarks/calibrate_refusal.py --squad-index /tmp/squad-index --split test --n 300 [--scorer overlap]
+    python benchmarks/calibrate_refusal.py --squad-index /tmp/squad-index --split test --n 300 [--scorer product]
 """
 from __future__ import annotations
 
@@ -27,6 +28,11 @@ SQUAD = ROOT.parent / "shared" / "data" / "squad-dev"
 
 def confidences(a: Assistant, items) -> list[tuple[float, bool]]:
     return [(a.ask(q, filters=f).confidence, ok) for q, f, ok in items]
+
+
+def decisions(a: Assistant, items) -> list[tuple[float, bool]]:
+    """1.0 for an answer, 0.0 for a refusal: the product's decision, whatever produced it."""
+    return [(0.0 if a.ask(q, filters=f).refused else 1.0, ok) for q, f, ok in items]
 
 
 def table(name: str, rows: list[tuple[float, bool]], bars: np.ndarray, shipped: float) -> dict:
@@ -53,20 +59,23 @@ def main() -> None:
     ap.add_argument("--squad-index", help="an index of all SQuAD dev paragraphs (skipped when absent)")
     ap.add_argument("--split", default="test", help="the split whose paragraphs are halved (default: test)")
     ap.add_argument("--n", type=int, default=300, help="questions per half")
-    ap.add_argument("--scorer", choices=("reader", "overlap"), default="reader")
+    ap.add_argument("--scorer", choices=("reader", "overlap", "product"), default="product")
     args = ap.parse_args()
     if args.scorer == "reader":
         gen = ReaderGenerator(ReaderTuning(refuse_below=-1.0))
         shipped, bars = gen.reader.threshold, np.round(np.arange(0.05, 0.96, 0.05), 3)
-    else:
-        gen, shipped = ExtractiveGenerator(Tuning(refuse_below=-1e9)), Tuning().refuse_below
+    elif args.scorer == "overlap":
+        gen, shipped = ExtractiveGenerator(Tuning(refuse_below=-1e9, rescue_above=1e9)), Tuning().refuse_below
         bars = np.round(np.arange(0.35, 0.60, 0.025), 3)
+    else:  # answered (1.0) or refused (0.0): one "bar" at 0.5
+        gen, shipped, bars = ExtractiveGenerator(), 0.5, np.array([])
+    score = decisions if args.scorer == "product" else confidences
     out = {"scorer": args.scorer, "bar": shipped}
     with tempfile.TemporaryDirectory() as tmp:
         a = Assistant.open(tmp, generator=gen)
         a.add_path(ROOT / "seeds", ROOT / "tests" / "fixtures" / "distractors.jsonl")
         qa = [json.loads(line) for line in open(ROOT / "seeds" / "qa.jsonl")]
-        out["seed"] = table("seed set", confidences(a, [(q["question"], None, q.get("answerable", True)) for q in qa]),
+        out["seed"] = table("seed set", score(a, [(q["question"], None, q.get("answerable", True)) for q in qa]),
                             bars, shipped)
         a.close()
     if args.squad_index and (SQUAD / "qa.jsonl").exists():
@@ -79,8 +88,8 @@ def main() -> None:
         inside, outside, half = halves(ids, qs, args.n)
         flt = {"article_id": half}
         out[f"squad_{args.split}_halves"] = table(
-            f"SQuAD dev {args.split} halves", confidences(s, [(q["question"], flt, True) for q in inside]
-                                                         + [(q["question"], flt, False) for q in outside]), bars, shipped)
+            f"SQuAD dev {args.split} halves", score(s, [(q["question"], flt, True) for q in inside]
+                                                   + [(q["question"], flt, False) for q in outside]), bars, shipped)
         s.close()
     print(json.dumps(out, indent=2))
 

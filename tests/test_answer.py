@@ -193,12 +193,12 @@ def test_refusal_helper():
 
 
 def test_confidence_matches_the_refusal_bar(answers):
-    bar = ExtractiveGenerator().tuning.refuse_below
+    t = ExtractiveGenerator().tuning
     for ans in answers.values():
         if ans.refused:
-            assert ans.confidence < bar
-        else:
-            assert ans.confidence >= bar and ans.confidence == max(c.score for c in ans.citations)
+            assert ans.confidence < t.refuse_below
+        else:  # below the bar only when the reader recognised the answer (none of the seed Q&A needs it)
+            assert ans.confidence >= t.refuse_below and ans.confidence == max(c.score for c in ans.citations)
 
 
 def test_shortlist_encodes_everything_when_no_term_is_shared():
@@ -237,25 +237,63 @@ class ScriptedReader:
 
 
 @pytest.mark.parametrize("logits, leads", [([-6.0, 6.0], "second"), ([6.0, -6.0], "first")])
-def test_reader_reorders_only_the_best_two_that_clear_the_bar(logits, leads):
+def test_reader_reorders_the_best_it_reads(logits, leads):
+    from assistant.answer.extractive import Tuning
     from assistant.answer.quotes import Candidate
     from assistant.types import Passage
 
     text = "first sentence here. second sentence here. third sentence here."
     passage = Passage("a", "t", "a#0", 0, len(text), text, 1.0)
     cands = [Candidate(passage, 0, 0, 20), Candidate(passage, 0, 21, 42), Candidate(passage, 0, 43, 63)]
-    for c, score in zip(cands, (0.60, 0.58, 0.59)):
+    for c, score in zip(cands, (0.60, 0.40, 0.59)):  # the second below the refusal bar: it may still lead
         c.score = score
     reader = ScriptedReader(logits + [9.0])
-    readings = ExtractiveGenerator(reader=reader).rerank("q?", cands, reader)  # type: ignore[arg-type]
-    assert reader.read_texts == [text[0:20], text[21:42]]  # the first two as given, never the third
+    readings = ExtractiveGenerator(Tuning(reader_reads=2), reader=reader).rerank("q?", cands, reader)  # type: ignore[arg-type]
+    assert reader.read_texts == [text[0:20], text[21:42]]  # the first `reader_reads` as given, never the third
     assert cands[0].text.startswith(leads) and cands[2].text.startswith("third")
     assert set(readings) == {id(c) for c in cands[:2]}
-    below = [Candidate(passage, 0, 0, 20), Candidate(passage, 0, 21, 42)]
-    below[0].score, below[1].score = 0.60, 0.40  # under the refusal bar: read in the same batch, but cannot lead
-    reader = ScriptedReader([-6.0, 6.0])
-    ExtractiveGenerator(reader=reader).rerank("q?", below, reader)  # type: ignore[arg-type]
-    assert reader.read_texts == [text[0:20], text[21:42]] and below[0].text.startswith("first")
+
+
+def scripted_answer(scores: list[float], logits: list[float], chunks: tuple[str, ...] = ("a#0", "b#0", "c#0")) -> Answer:
+    """`generate` over three sentences with given overlap scores (similarity switched off) and reader logits;
+    `chunks` names each sentence's passage, in reading order (a repeated name: one passage holds both)."""
+    import numpy as np
+
+    from assistant.answer.extractive import Tuning
+    from assistant.types import Passage
+
+    texts = ["Alpha beta gamma delta.", "Epsilon zeta eta theta.", "Iota kappa lambda mu."]
+    by_chunk: dict[str, list[str]] = {}
+    for cid, t in zip(chunks, texts):
+        by_chunk.setdefault(cid, []).append(t)
+    passages = [Passage(cid.split("#")[0], "t", cid, 0, len(" ".join(ts)), " ".join(ts), 1.0)
+                for cid, ts in by_chunk.items()]
+
+    class Fixed(ExtractiveGenerator):
+        def score(self, question, cands, context):  # noqa: ANN001, ANN201
+            for i, (c, s) in enumerate(zip(cands, scores)):
+                c.score, c.vec = s, np.eye(3)[i]
+
+    return Fixed(Tuning(read=3), reader=ScriptedReader(logits)).generate("q?", passages, None)  # type: ignore[arg-type]
+
+
+def test_reader_answers_what_the_overlap_bar_would_refuse():
+    """Below the bar (0.475) but above `rescue_above`, a sentence the reader recognises is answered; else refused."""
+    assert not scripted_answer([0.40, 0.30, 0.10], [3.0, -5.0, -9.0]).refused  # calibrated 0.95 >= rescue_prob
+    assert scripted_answer([0.40, 0.30, 0.10], [-3.0, -5.0, -9.0]).refused  # the reader does not recognise it either
+    assert scripted_answer([0.20, 0.10, 0.05], [9.0, 9.0, 9.0]).refused  # too little of the question is there at all
+    assert not scripted_answer([0.60, 0.30, 0.10], [-9.0, -9.0, -9.0]).refused  # above the bar the overlap score decides
+
+
+def test_a_second_passage_is_quoted_only_when_nearly_as_good():
+    """Another passage's sentence at 0.9 of the lead's score is left out (keep_other 0.95); in the lead's own
+    passage it stays (keep_ratio 0.85): a weaker other passage mostly adds a wrong citation (README)."""
+    one = scripted_answer([0.80, 0.72, 0.10], [0.0, -1.0, -9.0])
+    same = scripted_answer([0.80, 0.72, 0.10], [0.0, -1.0, -9.0], ("a#0", "a#0", "c#0"))
+    close = scripted_answer([0.80, 0.78, 0.10], [0.0, -1.0, -9.0])
+    assert [c.chunk_id for c in one.citations] == ["a#0"]
+    assert [c.chunk_id for c in same.citations] == ["a#0"] and "Epsilon" in same.citations[0].quote
+    assert [c.chunk_id for c in close.citations] == ["a#0", "b#0"]
 
 
 # ---- the seed among 300 newswire articles -------------------------------------------------------------------------

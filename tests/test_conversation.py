@@ -210,5 +210,8 @@ def test_follow_up_needs_and_uses_the_history(followup_assistant, first, follow_
 
     cold = followup_assistant.ask(follow_up)
     assert cold.condensed_question == follow_up
-    assert cold.text != answer.text
-    assert cold.refused or {c.article_id for c in cold.citations} != {article}, cold.text
+    # A follow-up that two cases share ("What pay rise does she want?") goes to a different article in each, so
+    # there the history picked it whatever the cold question answers.
+    if sum(p.values[1] == follow_up for p in NEEDS_HISTORY) == 1:
+        assert cold.text != answer.text
+        assert cold.refused or {c.article_id for c in cold.citations} != {article}, cold.text

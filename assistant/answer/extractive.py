@@ -29,22 +29,27 @@ class Tuning:
     carry: float = 0.9
     refuse_below: float = 0.475
     keep_ratio: float = 0.85
+    keep_other: float = 0.95  # a quote from another passage must be nearly as good as the first
     redundant: float = 0.8
     max_sentences: int = 3
     shortlist: int = 6  # sentences encoded per question (0: all of them)
-    # The reader reads the overlap scorer's best `reader_reads` sentences and reorders them by
-    # w · (overlap score, reader logit, 1 / (1 + passage rank)) + b, the logit of a logistic regression fitted on
-    # SQuAD train (benchmarks/answer_study.py). Refusal stays with the overlap score: no bar on that logit lowered
-    # the train halves' errors while keeping the seed Q&A right (same study).
-    reader_reads: int = 2
-    combine: tuple[float, float, float, float] = (4.013, 0.870, 2.041, -5.214)
+    # The reader reads the overlap scorer's best `reader_reads` sentences as one batch and orders them by
+    # w · (overlap score, reader logit, 1 / (1 + passage rank)) + b, a logistic regression fitted on SQuAD train.
+    # Below `refuse_below` the answer is still given when the overlap score reaches `rescue_above` and one of the
+    # sentences read has a calibrated probability of at least `rescue_prob`: the overlap score refuses paraphrased
+    # answers the reader recognises. All fitted by benchmarks/answer_study.py on train (see README).
+    reader_reads: int = 4
+    combine: tuple[float, float, float, float] = (3.282, 0.811, 3.223, -5.497)
+    rescue_above: float = 0.3
+    rescue_prob: float = 0.4
 
 
 class ExtractiveGenerator:
     """Deterministic and offline: the answer is the best 1–3 source sentences, each with its marker.
 
-    The overlap scorer ranks every sentence cheaply and decides refusal; the trained reader reads only the best
-    two (a read costs ~30 ms on 2 cores), picks which of them leads and finds the short answer inside it.
+    The overlap scorer ranks every sentence cheaply and refuses when nothing comes close; the trained reader reads
+    only the best four (a read costs ~55 ms on 2 cores), picks which of them leads, finds the short answer inside
+    it, and answers a question the overlap score would refuse when it recognises an answer among them.
     """
 
     def __init__(self, tuning: Tuning = Tuning(), reader: Reader | None | bool = True):
@@ -120,14 +125,19 @@ class ExtractiveGenerator:
             self.score(question, cands, context)
         cands = sorted((c for c in cands if not c.text.rstrip().endswith("?")), key=lambda c: (-c.score, c.rank, c.start))
         t = self.tuning
-        if not cands or cands[0].score < t.refuse_below:
-            return refusal(question, passages, cands[0].score if cands else 0.0)
         reader = self.reader
+        if not cands or cands[0].score < (t.refuse_below if reader is None else min(t.refuse_below, t.rescue_above)):
+            return refusal(question, passages, cands[0].score if cands else 0.0)
+        first = cands[0].score
         readings = self.rerank(question, cands, reader) if reader is not None else {}
+        if first < t.refuse_below and max(r.prob for r in readings.values()) < t.rescue_prob:
+            return refusal(question, passages, first)
         best, picked = cands[0], [cands[0]]
-        for c in cands[1:]:
-            if len(picked) >= t.max_sentences or c.score < t.keep_ratio * best.score:
+        for c in cands[1:]:  # the reader's order first: a weaker sentence it put ahead must not end the search
+            if len(picked) >= t.max_sentences:
                 break
+            if c.score < (t.keep_ratio if c.passage.chunk_id == best.passage.chunk_id else t.keep_other) * best.score:
+                continue
             if all(float(c.vec @ p.vec) < t.redundant and not overlaps(c, p)  # type: ignore[operator]
                    for p in picked):
                 picked.append(c)
@@ -139,17 +149,15 @@ class ExtractiveGenerator:
     def rerank(self, question: str, cands: list[Candidate], reader: Reader) -> dict[int, Reading]:
         """The reader reads the best `reader_reads` of `cands` (sorted, best first), always as one batch: the int8
         graph quantises a batch's activations together, so a sentence's logit depends a little on its batch-mates,
-        and benchmarks/answer_study.py measures the shipped policy on exactly this batch. Those of them that clear the
-        overlap bar (and the best one) are reordered by the fitted combination. Returns each one's reading, by
-        `id`."""
+        and benchmarks/answer_study.py fits on exactly this batch. They are reordered by the fitted combination.
+        Returns each one's reading, by `id`."""
         t = self.tuning
         read = cands[:max(1, t.reader_reads)]
         logits, spans = reader.scores([ReaderInput(question, c.text, c.passage.title, c.before) for c in read])
         w_overlap, w_reader, w_rank, bias = t.combine
         z = {id(c): w_overlap * c.score + w_reader * float(lg) + w_rank / (1 + c.rank) + bias
-             for c, lg in zip(read, logits) if c is cands[0] or c.score >= t.refuse_below}
-        top = [c for c in read if id(c) in z]
-        cands[:len(top)] = sorted(top, key=lambda c: -z[id(c)])
+             for c, lg in zip(read, logits)}
+        cands[:len(read)] = sorted(read, key=lambda c: -z[id(c)])
         return dict(zip(map(id, read), readings(reader.calibrated(logits), spans)))
 
 
