@@ -1,11 +1,13 @@
 """How should an answer be formed: which sentence leads, which others are quoted, and when to refuse?
 
-Every question is asked once with a recording generator that keeps each candidate sentence (overlap score, passage
-rank, chunk, quote span, whether its passage holds the gold answer, whether the sentence does), the similarities
-the redundancy test uses, and the reader's logits and spans for the overlap scorer's best two (one batch, as the
-product reads them) and best four. Policies are then replayed offline, exactly as `ExtractiveGenerator` forms an
-answer, and scored as `assistant eval` scores (citation precision and recall, short-answer F1 over answered
-questions) and as `calibrate_refusal.py` does (halves protocol: false refusals, unanswerable answered).
+Every question is asked once with a recording generator that keeps the overlap scorer's best ROWS candidate
+sentences (overlap score, passage rank, chunk, quote span, whether its passage holds the gold answer, whether the
+sentence does), the similarities the redundancy test uses, and the reader's logits and spans for the best two and
+the best four, each read as one batch as the product reads them. Policies are then replayed offline as
+`ExtractiveGenerator` forms an answer (a sentence ranked below ROWS is never quoted in the replay; the product
+could quote one only if it scored within the keep ratio of the best score) and scored as `assistant eval` scores
+(citation precision and recall, short-answer F1 over answered questions) and as `calibrate_refusal.py` does (halves
+protocol: false refusals, unanswerable answered).
 
 Everything is fitted on `train` questions: the combination that orders the sentences read (a logistic regression
 over overlap score, reader logit and 1 / (1 + rank)), then (rescue_above, rescue_prob, keep_other) by grid, keeping
@@ -37,6 +39,7 @@ from assistant.reader import ReaderInput, shipped
 ROOT = Path(__file__).resolve().parent.parent
 SQUAD = ROOT.parent / "shared" / "data" / "squad-dev"
 READS = (2, 4)
+ROWS = 12
 
 
 class Recorder:
@@ -53,13 +56,14 @@ class Recorder:
         if cands:
             g.score(question, cands, context)
         cands = sorted((c for c in cands if not c.text.rstrip().endswith("?")), key=lambda c: (-c.score, c.rank, c.start))
-        top = cands[:max(READS)]
+        top = cands[:ROWS]
         self.out = {
             "rows": [{"score": c.score, "rank": c.rank, "chunk": c.passage.chunk_id, "passage": c.passage,
                       "span": tuple(c.passage.start + x for x in quote_span(c)),
                       "sentence": (c.passage.start + c.start, c.passage.start + c.end), "text": c.text,
                       "quote": c.passage.text[slice(*quote_span(c))]} for c in top],
             "best": cands[0].score if cands else None,
+            "passages": {c.passage.chunk_id: (c.passage.start, c.passage.text) for c in top},
             "sims": np.array([[float(a.vec @ b.vec) for b in top] for a in top]).reshape(len(top), len(top)),
             "overlap": np.array([[overlaps(a, b) for b in top] for a in top], dtype=bool).reshape(len(top), len(top)),
             "reads": {k: self.reader.scores([ReaderInput(question, c.text, c.passage.title, c.before)
@@ -126,14 +130,18 @@ def replay(o: dict, P: dict, span_bar: float) -> dict | None:
         return None
     logits, spans = o["reads"][k] if reader_on else (np.zeros(0), [])
     prob = READER.calibrated(logits)
-    if o["best"] < P["bar"] and prob.max() < P["rescue_prob"]:
-        return None
     w = P.get("comb", (0, 0, 0, 0))
     read = [i for i in range(len(logits)) if not P.get("reorder_above_bar_only") or i == 0 or rows[i]["score"] >= P["bar"]]
     z = {i: w[0] * rows[i]["score"] + w[1] * logits[i] + w[2] / (1 + rows[i]["rank"]) + w[3] for i in read}
     order = sorted(read, key=lambda i: -z[i]) + [i for i in range(len(rows)) if i not in z]
+    if o["best"] < P["bar"]:  # rescue: the sentence the reader recognises leads, or nothing is said
+        sure = max(range(len(logits)), key=lambda i: prob[i])
+        if prob[sure] < P["rescue_prob"]:
+            return None
+        order = [sure] + [i for i in order if i != sure]
     lead = order[0]
-    picked, best = [lead], rows[lead]["score"]
+    best = max(rows[lead]["score"], o["best"]) if P.get("anchor", "first") == "first" else rows[lead]["score"]
+    picked = [lead]
     for i in order[1:]:
         if len(picked) >= Tuning().max_sentences:
             break
@@ -154,7 +162,8 @@ def replay(o: dict, P: dict, span_bar: float) -> dict | None:
     short = ""
     if lead < len(spans) and spans[lead][0] is not None and spans[lead][1] >= span_bar:
         short = rows[lead]["text"][slice(*spans[lead][0])]
-    quoted = any(e in rows[i]["quote"] for i in picked for e in o.get("evidence", ()))
+    quotes = [o["passages"][g[0]][1][g[1] - o["passages"][g[0]][0]:g[2] - o["passages"][g[0]][0]] for g in groups]
+    quoted = any(e in q for q in quotes for e in o.get("evidence", ()))  # as the seed tests check the citations
     return {"sups": [g[3] for g in groups], "short": short, "lead": rows[lead]["lab"], "quoted": quoted}
 
 
@@ -205,7 +214,7 @@ def main() -> None:
     policies = {"overlap scorer alone": {"reads": 2, "bar": t.refuse_below, "keep_other": t.keep_ratio},
                 "before: the reader reorders those of its best two above the bar, no rescue": {
                     "reads": 2, "bar": t.refuse_below, "comb": (4.013, 0.870, 2.041, -5.214), "rescue_above": 1.0,
-                    "rescue_prob": 1.0, "keep_other": t.keep_ratio, "reorder_above_bar_only": True},
+                    "rescue_prob": 1.0, "keep_other": t.keep_ratio, "reorder_above_bar_only": True, "anchor": "lead"},
                 "shipped (Tuning())": {"reads": t.reader_reads, "bar": t.refuse_below, "comb": t.combine,
                                        "rescue_above": t.rescue_above, "rescue_prob": t.rescue_prob,
                                        "keep_other": t.keep_other}}
@@ -215,10 +224,8 @@ def main() -> None:
     for k in READS:
         comb = fit_combination(data, k)
         grid = []
-        for lo, hi, ko, only in itertools.product((0.25, 0.3, 0.35, 0.4), (0.1, 0.2, 0.3, 0.4, 0.5),
-                                                  (0.85, 0.9, 0.95, 1.0), (False, True)):
-            P = {"reads": k, "bar": t.refuse_below, "comb": comb, "rescue_above": lo, "rescue_prob": hi,
-                 "keep_other": ko, "reorder_above_bar_only": only}
+        for lo, hi, ko in itertools.product((0.25, 0.3, 0.35, 0.4), (0.1, 0.2, 0.3, 0.4, 0.5), (0.85, 0.9, 0.95, 1.0)):
+            P = {"reads": k, "bar": t.refuse_below, "comb": comb, "rescue_above": lo, "rescue_prob": hi, "keep_other": ko}
             s = score(data, P, "train")
             if s["seed_wrong"] == 0 and s["unanswerable_answered"] <= limit + 1e-9:
                 grid.append((-(s["precision"] + s["recall"]), s["false_refusals"], -lo, P))

@@ -1,4 +1,4 @@
-"""Refusal: the best sentence's confidence on answerable vs unanswerable questions, and both error rates per bar.
+"""Refusal: both error rates of the product's decisions (default), or of a bar on one scorer's confidence.
 
 Seed set: seeds/qa.jsonl over the seed article plus the test distractors.
 SQuAD dev ("halves" protocol): the paragraphs of one split (`--split`, from split.json) are cut in two halves by
@@ -65,7 +65,7 @@ def main() -> None:
         gen = ReaderGenerator(ReaderTuning(refuse_below=-1.0))
         shipped, bars = gen.reader.threshold, np.round(np.arange(0.05, 0.96, 0.05), 3)
     elif args.scorer == "overlap":
-        gen, shipped = ExtractiveGenerator(Tuning(refuse_below=-1e9, rescue_above=1e9)), Tuning().refuse_below
+        gen, shipped = ExtractiveGenerator(Tuning(refuse_below=-1e9), reader=None), Tuning().refuse_below
         bars = np.round(np.arange(0.35, 0.60, 0.025), 3)
     else:  # answered (1.0) or refused (0.0): one "bar" at 0.5
         gen, shipped, bars = ExtractiveGenerator(), 0.5, np.array([])

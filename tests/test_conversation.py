@@ -195,7 +195,8 @@ NEEDS_HISTORY = [
 @pytest.mark.parametrize("first, follow_up, article, evidence", NEEDS_HISTORY)
 def test_follow_up_needs_and_uses_the_history(followup_assistant, first, follow_up, article, evidence):
     """With the history every quote comes from the referent's article and the first holds the evidence; asked
-    cold, the same words get another answer, so the history is what picked it."""
+    cold, the same words get another answer (or, for words two cases share, one article's at most), so the history
+    is what picked it."""
     before = followup_assistant.ask(first)
     assert not before.refused and before.citations[0].article_id == article, before.text
     assert evidence not in before.text, "the first answer must not already hold the follow-up's"
@@ -210,8 +211,11 @@ def test_follow_up_needs_and_uses_the_history(followup_assistant, first, follow_
 
     cold = followup_assistant.ask(follow_up)
     assert cold.condensed_question == follow_up
-    # A follow-up that two cases share ("What pay rise does she want?") goes to a different article in each, so
-    # there the history picked it whatever the cold question answers.
-    if sum(p.values[1] == follow_up for p in NEEDS_HISTORY) == 1:
-        assert cold.text != answer.text
-        assert cold.refused or {c.article_id for c in cold.citations} != {article}, cold.text
+    shared = {p.values[2] for p in NEEDS_HISTORY if p.values[1] == follow_up}
+    if len(shared) > 1:
+        # The same words go to each case's own article with its history (asserted above); asked cold they can answer
+        # from one of those articles at most ("How much will it borrow?" now finds Ghana's cocoa board by itself).
+        assert cold.refused or len({c.article_id for c in cold.citations} & shared) <= 1, cold.text
+        return
+    assert cold.text != answer.text
+    assert cold.refused or {c.article_id for c in cold.citations} != {article}, cold.text

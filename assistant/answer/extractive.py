@@ -29,15 +29,15 @@ class Tuning:
     carry: float = 0.9
     refuse_below: float = 0.475
     keep_ratio: float = 0.85
-    keep_other: float = 0.95  # a quote from another passage must be nearly as good as the first
+    keep_other: float = 1.0  # another passage is quoted only when it holds a sentence as good as the best
     redundant: float = 0.8
     max_sentences: int = 3
     shortlist: int = 6  # sentences encoded per question (0: all of them)
     # The reader reads the overlap scorer's best `reader_reads` sentences as one batch and orders them by
     # w · (overlap score, reader logit, 1 / (1 + passage rank)) + b, a logistic regression fitted on SQuAD train.
     # Below `refuse_below` the answer is still given when the overlap score reaches `rescue_above` and one of the
-    # sentences read has a calibrated probability of at least `rescue_prob`: the overlap score refuses paraphrased
-    # answers the reader recognises. All fitted by benchmarks/answer_study.py on train (see README).
+    # sentences read has a calibrated probability of at least `rescue_prob`; that sentence leads: the overlap score
+    # refuses paraphrased answers the reader recognises. All fitted by benchmarks/answer_study.py on train (README).
     reader_reads: int = 4
     combine: tuple[float, float, float, float] = (3.282, 0.811, 3.223, -5.497)
     rescue_above: float = 0.3
@@ -130,18 +130,24 @@ class ExtractiveGenerator:
             return refusal(question, passages, cands[0].score if cands else 0.0)
         first = cands[0].score
         readings = self.rerank(question, cands, reader) if reader is not None else {}
-        if first < t.refuse_below and max(r.prob for r in readings.values()) < t.rescue_prob:
-            return refusal(question, passages, first)
+        if first < t.refuse_below:  # only the reader can answer now: with the sentence it recognises, leading
+            sure = max(cands[:len(readings)], key=lambda c: readings[id(c)].prob)
+            if readings[id(sure)].prob < t.rescue_prob:
+                return refusal(question, passages, first)
+            cands.remove(sure)
+            cands.insert(0, sure)
         best, picked = cands[0], [cands[0]]
+        anchor = max(best.score, first)  # a quote must be nearly as good as the best there is, not just the lead
         for c in cands[1:]:  # the reader's order first: a weaker sentence it put ahead must not end the search
             if len(picked) >= t.max_sentences:
                 break
-            if c.score < (t.keep_ratio if c.passage.chunk_id == best.passage.chunk_id else t.keep_other) * best.score:
+            if c.score < (t.keep_ratio if c.passage.chunk_id == best.passage.chunk_id else t.keep_other) * anchor:
                 continue
             if all(float(c.vec @ p.vec) < t.redundant and not overlaps(c, p)  # type: ignore[operator]
                    for p in picked):
                 picked.append(c)
         answer = compose(question, picked, passages)
+        answer.confidence = round(first, 4)  # what refusal was decided on
         if reader is not None:
             add_short_answer(answer, best, readings[id(best)], reader.span_threshold)
         return answer
