@@ -20,6 +20,7 @@ from .support import Support, SupportScorer, missing
 MARKER = re.compile(r"\[\s*(\d+(?:\s*[,;]\s*\d+)*)\s*\]")
 LEADING_MARKERS = re.compile(r"^(?:\s*\[\s*\d+(?:\s*[,;]\s*\d+)*\s*\]\s*[.,;]?)+\s*")
 UNVERIFIED = "(unverified)"
+REPEATED = "repeats an earlier sentence"  # said once already: left out even where unverified sentences are shown
 # Small models open with talk about the prompt ("The passage is: …", "The answer is …"); the claim is what follows.
 LEAD_IN = re.compile(r"^(?:(?:the|this) answer(?: to the question)? (?:is|would be)\s*:?|"
                      r"(?:the|this) (?:passage|text|article)s?(?: number)?(?:\s*\d+)? (?:is|says|states|reads)\s*[:\"“]|"
@@ -116,7 +117,7 @@ def verify(text: str, passages: Sequence[Passage], scorer: SupportScorer,
     checked, said = [], set()
     for d in split_claims(text):
         if d.text.lower() in said:  # a small model may write the same sentence twice: say it once
-            checked.append(Checked(Claim(d.text, d.markers, 0.0, False, "repeats an earlier sentence"), {}))
+            checked.append(Checked(Claim(d.text, d.markers, 0.0, False, REPEATED), {}))
             continue
         said.add(d.text.lower())
         checked.append(check(d, passages, scorer))
@@ -125,7 +126,7 @@ def verify(text: str, passages: Sequence[Passage], scorer: SupportScorer,
     parts = []
     for c in checked:
         if not c.claim.verified:
-            if not strict and c.claim.note != "repeats an earlier sentence":
+            if not strict and c.claim.note != REPEATED:
                 parts.append(f"{c.claim.text} {UNVERIFIED}")
             continue
         ns = []

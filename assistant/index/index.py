@@ -37,7 +37,7 @@ from ..ingest.chunking import ChunkSettings
 from ..ingest.prepare import (
     Prepared,
     check_unique,
-    content_hash,
+    freshness,
     prepare,
     sentence_json,
 )
@@ -296,7 +296,7 @@ class Index:
         articles = validate(articles)
         check_unique(articles)
         stored = self.store.hashes(a.id for a in articles)
-        todo = [a for a in articles if stored.get(a.id) != content_hash(a)]
+        todo = [a for a in articles if freshness(a, stored.get(a.id)) != "unchanged"]
         return todo, {a.id for a in todo if a.id in stored}
 
     def add(self, articles: Sequence[Article], progress: bool = False) -> AddResult:

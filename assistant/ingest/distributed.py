@@ -30,7 +30,7 @@ from ..offline import FORCED
 from ..types import Article, Chunk
 from .chunking import ChunkSettings
 from .loaders import iter_bytes
-from .prepare import Prepared, content_hash, prepare
+from .prepare import Prepared, freshness, prepare
 from .walk import JSONL_SUFFIXES, find
 
 log = logging.getLogger(__name__)
@@ -118,12 +118,10 @@ def triage(batch: Any, stored: dict[str, str]) -> tuple[list[tuple[str, str, str
         except InputError as exc:
             rows.append(("error", "", str(exc)))
             continue
-        known = stored.get(article.id)
-        if known == content_hash(article):
-            rows.append(("unchanged", article.id, ""))
-            continue
-        rows.append(("new" if known is None else "changed", article.id, ""))
-        todo.append(article)
+        status = freshness(article, stored.get(article.id))
+        rows.append((status, article.id, ""))
+        if status != "unchanged":
+            todo.append(article)
     return rows, todo
 
 

@@ -25,6 +25,13 @@ def content_hash(article: Article) -> str:
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
+def freshness(article: Article, stored: str | None) -> str:
+    """"new", "changed" or "unchanged": the article against the content hash an index holds for its id (None: none)."""
+    if stored is None:
+        return "new"
+    return "unchanged" if stored == content_hash(article) else "changed"
+
+
 def check_unique(articles: Sequence[Article]) -> None:
     seen: set[str] = set()
     dupes: set[str] = set()
