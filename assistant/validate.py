@@ -2,10 +2,12 @@
 says what was expected, never a TypeError from deep inside (or Gradio's "upstream app raised an exception")."""
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Mapping, Sequence
 
 from .errors import InputError
+from .types import Article
 
 DATE_KEYS = ("date_from", "date_to")
 ROLES = ("user", "assistant", "system")  # the OpenAI/Gradio message list; "system" turns are ignored
@@ -72,3 +74,28 @@ def normalize_date(value: object, where: str) -> str | None:
         return parser.parse(value, fuzzy=False, default=default).date().isoformat()
     except (ValueError, OverflowError, TypeError) as exc:
         raise InputError(f"{where}: invalid date {value[:40]!r} (use ISO format, e.g. 2019-12-26)") from exc
+
+
+def check_articles(articles: Sequence[Article]) -> list[Article]:
+    """Refuse malformed `Article`s before anything is written (the loaders already produce valid ones); dates are
+    normalised to ISO by the loaders' own function, so `date="yesterday"` is refused, not stored."""
+    out = []
+    for n, a in enumerate(articles, 1):
+        if not isinstance(a, Article):
+            raise InputError(f"item {n} of the batch is a {type(a).__name__}, not an Article")
+        where = f"article {a.id!r}" if isinstance(a.id, str) else f"item {n} of the batch"
+        if not isinstance(a.id, str) or not a.id.strip():
+            raise InputError(f"{where}: the id must be a non-empty string")
+        if not isinstance(a.text, str) or not a.text.strip():
+            raise InputError(f"{where}: the article has no text")
+        if not isinstance(a.title, str):
+            raise InputError(f"{where}: the title must be a string")
+        for name in ("date", "source", "url"):
+            if getattr(a, name) is not None and not isinstance(getattr(a, name), str):
+                raise InputError(f"{where}: {name} must be a string or None")
+        for name in ("id", "title", "text", "date", "source", "url"):
+            if "\x00" in (getattr(a, name) or ""):
+                raise InputError(f"{where}: {name} contains a NUL character")
+        date = normalize_date(a.date, where)
+        out.append(a if date == a.date else dataclasses.replace(a, date=date))
+    return out

@@ -15,7 +15,8 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-from assistant.index.groups import NUM_PERM, SHINGLE, THRESHOLD, Grouper, signature
+from assistant.index.groups import THRESHOLD, Grouper
+from assistant.text.minhash import NUM_PERM, SHINGLE, signature
 
 DEFAULT = Path(__file__).resolve().parents[2] / "shared" / "data" / "reuters21578" / "articles.jsonl"
 

@@ -98,3 +98,24 @@ def test_index_written_before_groups_opens_and_is_grouped_on_next_add(writable):
         assert len(groups) == a.stats()["articles"]
     finally:
         a.close()
+
+
+def test_signatures_come_from_the_prepare_stage_not_the_writer(writable, monkeypatch):
+    """The MinHash is a stateless per-article stage (run by the Ray workers too): the single writer only assigns
+    groups, so publishing a prepared batch computes no signature."""
+    import assistant.index.index as index_module
+    import assistant.ingest.prepare as prepare_module
+
+    index = writable.index
+    prepared = prepare_module.prepare(copies(), index.settings, index.encoder)
+    assert len(prepared.signatures) == 4 and all(s is not None for s in prepared.signatures)
+
+    def computed_in_writer(text):
+        raise AssertionError("the writer computed a signature that prepare() already made")
+
+    monkeypatch.setattr(prepare_module, "signature", computed_in_writer)
+    monkeypatch.setattr(index_module, "signature", computed_in_writer)
+    with index.writing():
+        index.publish(prepared, set())
+    groups = dict(index.store.query("SELECT article_id, grp FROM minhash"))
+    assert groups["afp-1"] == groups["rtr-1"] == "ap-1" and groups["other-1"] == "other-1"

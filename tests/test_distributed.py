@@ -78,6 +78,15 @@ def rows(path: Path) -> list[tuple]:
         db.close()
 
 
+def stories(path: Path) -> list[tuple]:
+    """Each article's story group and MinHash signature (computed by the workers on Ray)."""
+    db = sqlite3.connect(str(path / DB_NAME))
+    try:
+        return db.execute("SELECT article_id, grp, sig FROM minhash ORDER BY article_id").fetchall()
+    finally:
+        db.close()
+
+
 def vectors(path: Path) -> dict[int, np.ndarray]:
     a = Assistant.open(path, read_only=True)
     try:
@@ -102,6 +111,37 @@ def assert_same_index(path: Path, local: Path) -> None:
     worst = max(float(np.abs(ours[i] - theirs[i]).max()) for i in ours)
     assert worst == 0.0, f"vectors differ by up to {worst}"
     assert results(path) == results(local)
+    assert stories(path) == stories(local) and any(sig for _, _, sig in stories(local))
+
+
+def test_arrow_rows_keep_chunks_vectors_and_signatures_with_their_articles(tmp_path):
+    """What the actors send the driver (`to_table`), read back (`from_table`) and joined (`merge`): every prepared
+    article keeps its chunks, vectors and MinHash, whatever unchanged or bad rows sit between them (no Ray needed)."""
+    from assistant import Article
+    from assistant.ingest.prepare import prepare
+
+    long_text = ("Ferry crews walked off the job in Piraeus on Monday, stranding thousands of travellers bound for "
+                 "the islands, and the union said the strike would last two days unless the ministry reversed the "
+                 "pension cuts it announced last week. ")
+    arts = [Article("ferry", "Ferry strike", long_text * 2), Article("brief", "Dividend", "Qtly div 12 cts"),
+            Article("copper", "Copper", long_text.replace("Ferry crews", "Dock workers") * 3)]
+    a = Assistant.open(tmp_path / "index")
+    try:
+        prepared, dim = prepare(arts, a.index.settings, a.index.encoder), a.index.dim
+    finally:
+        a.close()
+    rows = [("new", "ferry", ""), ("unchanged", "old", ""), ("error", "", "line 3: bad JSON"),
+            ("changed", "brief", ""), ("new", "copper", "")]
+    table = distributed.to_table(rows, prepared)
+    back = distributed.merge([distributed.from_table(table.slice(0, 3), dim),
+                              distributed.from_table(table.slice(3), dim)], dim)
+    assert [x.id for x in back.articles] == ["ferry", "brief", "copper"] and back.hashes == prepared.hashes
+    assert back.chunks == prepared.chunks and np.array_equal(back.vectors, prepared.vectors)
+    assert back.sentences == [tuple(tuple(s) for s in spans) for spans in prepared.sentences]
+    assert back.signatures[1] is None, "a text under 30 words has no signature"
+    assert [s.tolist() for s in (back.signatures[0], back.signatures[2])] == [
+        prepared.signatures[0].tolist(), prepared.signatures[2].tolist()]
+    assert back.signatures[0].tolist() != back.signatures[2].tolist()
 
 
 def test_ray_gives_the_local_index_and_reruns_are_idempotent(runtime, tmp_path, files, local_index):

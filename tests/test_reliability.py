@@ -51,10 +51,10 @@ from assistant import (
 from assistant import cli as cli_module
 from assistant.errors import IndexDamagedError, IndexMissingError
 from assistant.index.check import check, check_path, leftovers
-from assistant.index.index import validate
 from assistant.ingest.chunking import chunk_article
 from assistant.ingest.cleaning import clean_text
 from assistant.ingest.loaders import load_file, load_paths
+from assistant.validate import check_articles
 
 PY = sys.executable
 STAGES = ("embed", "faiss", "sqlite")
@@ -760,7 +760,7 @@ def _check_loader(fuzz_dir: Path, data: bytes, suffix: str) -> None:
         assert a.date is None or ISO.match(a.date)
         assert not set(a.text) & set("\x00\u200b\ufeff\r")
     try:
-        validate(articles)  # what the index accepts: loaders' output, or a clear InputError (e.g. NUL in a url)
+        check_articles(articles)  # what the index accepts: loaders' output, or a clear InputError (e.g. NUL in a url)
     except InputError:
         pass
 

@@ -1,56 +1,23 @@
 """Syndicated duplicates: the same wire story republished with light edits is grouped into one *story*.
 
-Each article gets a MinHash signature (word 5-shingles, 128 permutations) and is checked, through LSH (candidates at
-Jaccard 0.6), against the articles already indexed; a candidate counts when its estimated Jaccard similarity
-reaches 0.8. An article joins the group of its earliest-indexed match, else starts its
+Each article gets a MinHash signature (word 5-shingles, 128 permutations; `text/minhash.py`, computed when the
+article is prepared) and is checked, through LSH (candidates at Jaccard 0.6), against the articles already indexed;
+a candidate counts when its estimated Jaccard similarity reaches 0.8. An article joins the group of its earliest-indexed match, else starts its
 own group (story id = its own article id). Signatures are stored in SQLite (`minhash` table), so a later add
 reads 512 bytes per stored article, never their texts. Articles are kept: search shows one article per story
 and lists the others as "also in".
 """
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
-NUM_PERM = 128
-SHINGLE = 5
+from ..text.minhash import NUM_PERM, SCHEME, SEED, signature
+
 THRESHOLD = 0.8
 CANDIDATE_MARGIN = 0.2
-SEED = 1
-SCHEME = "affine32"  # datasketch 2 permutation scheme: 32-bit hash values
-MIN_WORDS = 30  # shorter texts (dividend notices, one-line briefs) are templates more than copies: never grouped
-_WORD = re.compile(r"\w+")
-
-
-def shingles(text: str, n: int = SHINGLE) -> set[bytes]:
-    words = _WORD.findall(text.casefold())
-    if len(words) < n:
-        return {" ".join(words).encode()} if words else set()
-    return {" ".join(words[i:i + n]).encode() for i in range(len(words) - n + 1)}
-
-
-def signature(text: str) -> np.ndarray | None:
-    """The MinHash of `text`'s word shingles as NUM_PERM uint32 values; None for a text under MIN_WORDS words."""
-    from datasketch import MinHash
-
-    if len(_WORD.findall(text)) < MIN_WORDS:
-        return None
-    m = MinHash(num_perm=NUM_PERM, seed=SEED, scheme=SCHEME)
-    sh = shingles(text)
-    if sh:
-        m.update_batch(list(sh))
-    return m.hashvalues.astype(np.uint32)
-
-
-def to_bytes(sig: np.ndarray | None) -> bytes | None:
-    return None if sig is None else sig.astype("<u4").tobytes()
-
-
-def from_bytes(blob: bytes | None) -> np.ndarray | None:
-    return None if blob is None else np.frombuffer(blob, dtype="<u4").copy()
 
 
 @dataclass

@@ -6,7 +6,6 @@ crashed writer left behind (other generations, `*.tmp`) are ignored by readers a
 """
 from __future__ import annotations
 
-import dataclasses
 import logging
 import os
 import shutil
@@ -30,7 +29,6 @@ from ..errors import (
     IndexMismatchError,
     IndexMissingError,
     IndexReadOnlyError,
-    InputError,
     WriteConflictError,
 )
 from ..ingest.chunking import ChunkSettings
@@ -41,12 +39,13 @@ from ..ingest.prepare import (
     prepare,
     sentence_json,
 )
+from ..text.minhash import from_bytes, signature, to_bytes
 from ..types import Article
-from ..validate import normalize_date
+from ..validate import check_articles
 from . import checksums, consistency, files
 from . import manifest as mf
 from .files import DB_NAME
-from .groups import Grouper, from_bytes, signature, to_bytes
+from .groups import Grouper
 from .lexical import Lexical
 from .lock import WriteLock, acquire_write_lock, lock_timeout_default
 from .store import Store
@@ -68,31 +67,6 @@ def writable(path: Path) -> bool:
 def exists(path: str | os.PathLike) -> bool:
     """Whether `path` holds an index (possibly an empty one)."""
     return (Path(path) / DB_NAME).is_file()
-
-
-def validate(articles: Sequence[Article]) -> list[Article]:
-    """Refuse malformed `Article`s before anything is written (the loaders already produce valid ones); dates are
-    normalised to ISO by the loaders' own function, so `date="yesterday"` is refused, not stored."""
-    out = []
-    for n, a in enumerate(articles, 1):
-        if not isinstance(a, Article):
-            raise InputError(f"item {n} of the batch is a {type(a).__name__}, not an Article")
-        where = f"article {a.id!r}" if isinstance(a.id, str) else f"item {n} of the batch"
-        if not isinstance(a.id, str) or not a.id.strip():
-            raise InputError(f"{where}: the id must be a non-empty string")
-        if not isinstance(a.text, str) or not a.text.strip():
-            raise InputError(f"{where}: the article has no text")
-        if not isinstance(a.title, str):
-            raise InputError(f"{where}: the title must be a string")
-        for name in ("date", "source", "url"):
-            if getattr(a, name) is not None and not isinstance(getattr(a, name), str):
-                raise InputError(f"{where}: {name} must be a string or None")
-        for name in ("id", "title", "text", "date", "source", "url"):
-            if "\x00" in (getattr(a, name) or ""):
-                raise InputError(f"{where}: {name} contains a NUL character")
-        date = normalize_date(a.date, where)
-        out.append(a if date == a.date else dataclasses.replace(a, date=date))
-    return out
 
 
 @dataclass
@@ -293,7 +267,7 @@ class Index:
 
     def pending(self, articles: Sequence[Article]) -> tuple[list[Article], set[str]]:
         """Articles that are new or changed, and the ids among them that replace a stored version."""
-        articles = validate(articles)
+        articles = check_articles(articles)
         check_unique(articles)
         stored = self.store.hashes(a.id for a in articles)
         todo = [a for a in articles if freshness(a, stored.get(a.id)) != "unchanged"]
@@ -354,7 +328,7 @@ class Index:
         sums = checksums.record(self.path, gen)  # committed with the generation: `open` and `check` compare them
         snapshot = Snapshot(gen, vectors, lexical)
         counts = {"articles": self.store.counts()["articles"] - len(remove) + len(prepared.articles), "chunks": len(vectors)}
-        grouper, groups = self._groups(prepared.articles, remove, old.generation)
+        grouper, groups = self._groups(prepared, remove, old.generation)
         with self._snapshot_lock:  # readers switch generations together with the database (see refresh)
             self._verify_lock()
             self.store.commit(sorted(remove), list(zip(prepared.articles, prepared.hashes)),
@@ -377,11 +351,12 @@ class Index:
                  extra={"event": "published", "index": str(self.path), "generation": gen,
                         "articles": stored.get("articles"), "chunks": stored.get("chunks")})
 
-    def _groups(self, articles: Sequence[Article], remove: set[str],
+    def _groups(self, prepared: Prepared, remove: set[str],
                 generation: int) -> tuple[Grouper | None, list[tuple[str, str, bytes | None]]]:
         """Story groups of the new articles (and of older articles still without a signature), checked against
         the stored signatures; the LSH is kept between writes of this process, rebuilt from signatures otherwise."""
         cached, self._grouper = self._grouper, None  # being changed: valid again once this write is published
+        articles = prepared.articles
         if not articles:  # a remove: the rows go with their articles (ON DELETE CASCADE), nothing to group
             if cached is not None and cached[0] == generation:
                 for art_id in remove:
@@ -400,8 +375,7 @@ class Index:
         for art_id, text in self.store.ungrouped(exclude=remove | new):
             sig = signature(text)
             rows.append((art_id, grouper.assign(art_id, sig), to_bytes(sig)))
-        for a in articles:
-            sig = signature(a.text)
+        for a, sig in zip(articles, prepared.article_signatures(), strict=True):
             rows.append((a.id, grouper.assign(a.id, sig), to_bytes(sig)))
         return grouper, rows
 

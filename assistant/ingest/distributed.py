@@ -6,8 +6,8 @@
 Each file is read once. The stages are the local ones (`loaders.iter_bytes`, `Index.pending`'s content-hash
 comparison, `prepare.prepare`) over Arrow batches; the actors get the index's content hashes when the run starts and
 skip what it already holds; only the index, on the driver, has state. The driver holds the index's write lock for the
-whole run, so a run is one writer like `add`. Rows travel as JSON strings and raw float32 bytes (no type inference
-across blocks); `preserve_order` keeps the articles in the order a local run sees them, so chunk ids come out the
+whole run, so a run is one writer like `add`. Rows travel as JSON strings and raw bytes (float32 vectors, uint32
+MinHash signatures: no type inference across blocks); `preserve_order` keeps the articles in the order a local run sees them, so chunk ids come out the
 same. A killed actor is restarted and its batch retried by Ray Data (`max_restarts=-1`, `max_task_retries=-1`: its
 defaults for actor pools in the Ray the `[ray]` extra requires, 2.60 or later; passing them is deprecated); a killed
 driver leaves the last published generation in force and a re-run skips what it published.
@@ -27,7 +27,9 @@ import numpy as np
 
 from ..errors import AssistantError, InputError
 from ..offline import FORCED
+from ..text.minhash import from_bytes, to_bytes
 from ..types import Article, Chunk
+from ..validate import check_articles
 from .chunking import ChunkSettings
 from .loaders import iter_bytes
 from .prepare import Prepared, freshness, prepare
@@ -36,6 +38,7 @@ from .walk import JSONL_SUFFIXES, find
 log = logging.getLogger(__name__)
 DEFAULT_COMMIT_EVERY = 20_000  # chunks per published generation: bounds the writer's memory
 ARTICLES_PER_BATCH = 64  # articles per actor call: 64 ran 2,000 articles 9 % faster than 32 on 2 actors
+READ_AHEAD_BLOCKS = 8  # small blocks a reading task may hold unacknowledged (Ray's default, 2, starved the actors)
 WRITTEN = ("new", "changed")
 PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])
 # tests: each actor call records its pid in this folder and waits the seconds its `delay` file says (to kill one)
@@ -105,8 +108,6 @@ def article_of(text: str) -> Article:
 def triage(batch: Any, stored: dict[str, str]) -> tuple[list[tuple[str, str, str]], list[Article]]:
     """Each loaded row's (status, id, error) — "new", "changed", "unchanged" (same content hash as stored) or
     "error" — and the articles to prepare, in order: `Index.pending`, run on the workers against `stored`."""
-    from ..index.index import validate  # the index imports this package's stages
-
     rows: list[tuple[str, str, str]] = []
     todo: list[Article] = []
     for text, error in zip(batch.column("article").to_pylist(), batch.column("error").to_pylist()):
@@ -114,7 +115,7 @@ def triage(batch: Any, stored: dict[str, str]) -> tuple[list[tuple[str, str, str
             rows.append(("error", "", error))
             continue
         try:
-            article = validate([article_of(text)])[0]
+            article = check_articles([article_of(text)])[0]
         except InputError as exc:
             rows.append(("error", "", str(exc)))
             continue
@@ -127,26 +128,26 @@ def triage(batch: Any, stored: dict[str, str]) -> tuple[list[tuple[str, str, str
 
 def to_table(rows: list[tuple[str, str, str]], prepared: Prepared) -> Any:
     """One Arrow row per input row: its status, and for a prepared article its chunks, their vectors (float32
-    bytes) and sentences."""
+    bytes), sentences and MinHash signature."""
     import pyarrow as pa
 
     per: dict[str, list[int]] = {a.id: [] for a in prepared.articles}
     for n, chunk in enumerate(prepared.chunks):
         per[chunk.article_id].append(n)
     vectors = prepared.vectors if prepared.vectors is not None else np.zeros((0, 0), "float32")
-    made = iter(zip(prepared.articles, prepared.hashes))
+    made = iter(zip(prepared.articles, prepared.hashes, prepared.article_signatures(), strict=True))
     cols: dict[str, list] = {k: [] for k in ("status", "id", "error", "article", "hash", "chunks", "vectors",
-                                             "sentences")}
+                                             "sentences", "signature")}
     for status, art_id, error in rows:
-        article, digest = next(made) if status in WRITTEN else (None, "")
+        article, digest, sig = next(made) if status in WRITTEN else (None, "", None)
         r = per[article.id] if article else []
         for k, v in (("status", status), ("id", art_id), ("error", error), ("hash", digest),
                      ("article", json.dumps(asdict(article)) if article else ""),
                      ("chunks", json.dumps([asdict(prepared.chunks[n]) for n in r])),
                      ("vectors", np.ascontiguousarray(vectors[r], "float32").tobytes() if r else b""),
-                     ("sentences", json.dumps([prepared.sentences[n] for n in r]))):
+                     ("sentences", json.dumps([prepared.sentences[n] for n in r])), ("signature", to_bytes(sig))):
             cols[k].append(v)
-    types = {"vectors": pa.binary()}
+    types = {"vectors": pa.binary(), "signature": pa.binary()}
     return pa.table({k: pa.array(v, types.get(k, pa.string())) for k, v in cols.items()})
 
 
@@ -154,11 +155,12 @@ def from_table(table: Any, dim: int) -> Prepared:
     """The prepared articles of one or more `to_table` tables."""
     keep = [s in WRITTEN for s in table.column("status").to_pylist()]
     cols = {name: [v for v, k in zip(table.column(name).to_pylist(), keep) if k]
-            for name in ("article", "hash", "chunks", "vectors", "sentences")}
+            for name in ("article", "hash", "chunks", "vectors", "sentences", "signature")}
     chunks = [Chunk(**c) for text in cols["chunks"] for c in json.loads(text)]
     sentences = [tuple(tuple(s) for s in spans) for text in cols["sentences"] for spans in json.loads(text)]
     vectors = np.frombuffer(b"".join(cols["vectors"]), dtype="float32").reshape(-1, dim)
-    return Prepared([article_of(t) for t in cols["article"]], cols["hash"], chunks, vectors.copy(), sentences)
+    return Prepared([article_of(t) for t in cols["article"]], cols["hash"], chunks, vectors.copy(), sentences,
+                    [from_bytes(b) for b in cols["signature"]])
 
 
 class Embedder:
@@ -232,6 +234,13 @@ def read_articles(files: dict[str, str | None], block: int | None) -> Any:
     context.execution_options.preserve_order = True  # the order of a local run, so the same chunk ids
     context.enable_progress_bars = False  # ours shows articles/s and the ETA
     context.target_max_block_size = block or ray.data.context.DEFAULT_TARGET_MAX_BLOCK_SIZE
+    # A big file read in small blocks is one reading task that pauses whenever 2 of its blocks wait for the driver's
+    # acknowledgement: each actor sat idle 2.7-3.2 s of a 2,000-article run; 8 cut that to 0.3-0.4 s. The option is
+    # private and global (the actors' tasks get it too, and Ray Data budgets 8 pending output blocks per task), so
+    # it is set only where measured: small blocks, where 8 of them are a few hundred kB.
+    if hasattr(context, "_max_num_blocks_in_streaming_gen_buffer"):
+        context._max_num_blocks_in_streaming_gen_buffer = (
+            READ_AHEAD_BLOCKS if block else ray.data.context.DEFAULT_MAX_NUM_BLOCKS_IN_STREAMING_GEN_BUFFER)
     # Reading and cleaning take no CPU of the budget: the Embedder actors hold one CPU each, and a read task
     # that waited for a free CPU would never run (Ray Data's budget deadlocks with actors on every CPU).
     return ray.data.read_binary_files(list(files), include_paths=True, num_cpus=0).flat_map(
@@ -293,7 +302,7 @@ def merge(parts: list[Prepared], dim: int) -> Prepared:
     return Prepared([a for p in parts for a in p.articles], [h for p in parts for h in p.hashes],
                     [c for p in parts for c in p.chunks],
                     np.vstack([p.vectors for p in parts if p.vectors is not None] or [np.zeros((0, dim), "float32")]),
-                    [s for p in parts for s in p.sentences])
+                    [s for p in parts for s in p.sentences], [s for p in parts for s in p.article_signatures()])
 
 
 def ingest(index: Any, paths: Iterable[str | os.PathLike], address: str | None = None, actors: int | None = None,

@@ -1,4 +1,5 @@
-"""The stateless ingestion stages over a batch of articles: chunk, embed, split sentences. Only the index writes.
+"""The stateless ingestion stages over a batch of articles: chunk, embed, split sentences, fingerprint (MinHash).
+Only the index writes.
 
 Each function takes and returns plain data, so a distributed engine (e.g. Ray `map_batches`) can run
 them on many workers and feed the results to the single `Index.write` call.
@@ -14,6 +15,7 @@ import numpy as np
 
 from ..encoders import Encoder
 from ..errors import InputError
+from ..text.minhash import signature
 from ..text.sentences import sentence_spans
 from ..types import Article, Chunk
 from .chunking import ChunkSettings, chunk_article, embedding_text
@@ -43,18 +45,27 @@ def check_unique(articles: Sequence[Article]) -> None:
 
 @dataclass
 class Prepared:
-    """Articles ready to write: their hashes, chunks and one vector per chunk."""
+    """Articles ready to write: their hashes and signatures, chunks, one vector per chunk and its sentences."""
 
     articles: list[Article]
     hashes: list[str]
     chunks: list[Chunk] = field(default_factory=list)
     vectors: np.ndarray | None = None
     sentences: list[tuple[tuple[int, int], ...]] = field(default_factory=list)  # spans within each chunk
+    signatures: list[np.ndarray | None] = field(default_factory=list)  # each article's MinHash, for story groups
+
+    def article_signatures(self) -> list[np.ndarray | None]:
+        """One MinHash per article: as prepared, or computed now for a batch made without them."""
+        if not self.signatures:
+            return [signature(a.text) for a in self.articles]
+        if len(self.signatures) != len(self.articles):
+            raise ValueError(f"{len(self.signatures)} signatures for {len(self.articles)} articles")
+        return self.signatures
 
 
 def prepare(articles: Sequence[Article], settings: ChunkSettings, encoder: Encoder,
             batch_size: int | None = None, progress: bool = False) -> Prepared:
-    """Chunk and embed a batch (the expensive, parallelisable part of indexing).
+    """Chunk and embed a batch, and fingerprint its articles (the expensive, parallelisable part of indexing).
 
     `batch_size=None` lets the encoder use its own best batch (64 on torch, 8 on onnxruntime; see docs/speed.md).
     """
@@ -67,7 +78,7 @@ def prepare(articles: Sequence[Article], settings: ChunkSettings, encoder: Encod
     sized = {"batch_size": batch_size} if batch_size else {}
     vectors = encoder.encode(texts, progress=progress and len(texts) > 256, **sized)
     return Prepared(list(articles), [content_hash(a) for a in articles], chunks, vectors,
-                    [sentence_spans(c.text) for c in chunks])
+                    [sentence_spans(c.text) for c in chunks], [signature(a.text) for a in articles])
 
 
 def sentence_json(prepared: Prepared) -> list[str]:
