@@ -140,7 +140,7 @@ def replay(o: dict, P: dict, span_bar: float) -> dict | None:
             return None
         order = [sure] + [i for i in order if i != sure]
     lead = order[0]
-    best = max(rows[lead]["score"], o["best"]) if P.get("anchor", "first") == "first" else rows[lead]["score"]
+    best = o["best"] if P.get("anchor", "first") == "first" else rows[lead]["score"]  # o["best"]: the highest score
     picked = [lead]
     for i in order[1:]:
         if len(picked) >= Tuning().max_sentences:

@@ -104,7 +104,8 @@ def main() -> None:
                "ray_2_vs_local": two["articles_per_s"] / local["articles_per_s"],
                "scaling_1_to_2": two["articles_per_s"] / one["articles_per_s"],
                "same_chunks": len({r["chunks"] for r in runs}) == 1 and all(r["same_chunks"] for r in runs)}
-    print(f"{'run':<22} {'articles':>8} {'chunks':>7} {'seconds':>8} {'articles/s':>10} {'ray start s':>11}  all runs (s)")
+    print(f"{'run':<22} {'articles':>8} {'chunks':>7} {'seconds':>8} {'articles/s':>10} {'ray start s':>11}  "
+          "all runs (s)")
     for r in runs:
         print(f"{r['mode']:<22} {r['articles']:>8} {r['chunks']:>7} {r['seconds']:>8.1f} {r['articles_per_s']:>10.1f} "
               f"{r.get('boot', 0):>11.1f}  {', '.join(f'{s:.1f}' for s in r['all_seconds'])}")

@@ -136,12 +136,11 @@ class ExtractiveGenerator:
                 return refusal(question, passages, first)
             cands.remove(sure)
             cands.insert(0, sure)
-        best, picked = cands[0], [cands[0]]
-        anchor = max(best.score, first)  # a quote must be nearly as good as the best there is, not just the lead
+        best, picked = cands[0], [cands[0]]  # quotes are held to `first`, the best score, not to the lead
         for c in cands[1:]:  # the reader's order first: a weaker sentence it put ahead must not end the search
             if len(picked) >= t.max_sentences:
                 break
-            if c.score < (t.keep_ratio if c.passage.chunk_id == best.passage.chunk_id else t.keep_other) * anchor:
+            if c.score < (t.keep_ratio if c.passage.chunk_id == best.passage.chunk_id else t.keep_other) * first:
                 continue
             if all(float(c.vec @ p.vec) < t.redundant and not overlaps(c, p)  # type: ignore[operator]
                    for p in picked):

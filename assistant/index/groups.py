@@ -2,8 +2,8 @@
 
 Each article gets a MinHash signature (word 5-shingles, 128 permutations; `text/minhash.py`, computed when the
 article is prepared) and is checked, through LSH (candidates at Jaccard 0.6), against the articles already indexed;
-a candidate counts when its estimated Jaccard similarity reaches 0.8. An article joins the group of its earliest-indexed match, else starts its
-own group (story id = its own article id). Signatures are stored in SQLite (`minhash` table), so a later add
+a candidate counts when its estimated Jaccard similarity reaches 0.8. An article joins the group of its
+earliest-indexed match, else starts its own group (story id = its own article id). Signatures are stored in SQLite (`minhash` table), so a later add
 reads 512 bytes per stored article, never their texts. Articles are kept: search shows one article per story
 and lists the others as "also in".
 """

@@ -370,14 +370,10 @@ class Index:
             grouper.load((a, g, from_bytes(sig)) for a, g, sig in self.store.signatures())
         for art_id in remove:
             grouper.remove(art_id)
-        rows: list[tuple[str, str, bytes | None]] = []
-        new = {a.id for a in articles}
-        for art_id, text in self.store.ungrouped(exclude=remove | new):
-            sig = signature(text)
-            rows.append((art_id, grouper.assign(art_id, sig), to_bytes(sig)))
-        for a, sig in zip(articles, prepared.article_signatures(), strict=True):
-            rows.append((a.id, grouper.assign(a.id, sig), to_bytes(sig)))
-        return grouper, rows
+        new = [a.id for a in articles]
+        signed = [(art_id, signature(text)) for art_id, text in self.store.ungrouped(exclude=remove | set(new))]
+        signed += zip(new, prepared.article_signatures(), strict=True)
+        return grouper, [(art_id, grouper.assign(art_id, sig), to_bytes(sig)) for art_id, sig in signed]
 
     def _verify_lock(self) -> None:
         if self._lock is not None:

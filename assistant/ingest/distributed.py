@@ -7,8 +7,8 @@ Each file is read once. The stages are the local ones (`loaders.iter_bytes`, `In
 comparison, `prepare.prepare`) over Arrow batches; the actors get the index's content hashes when the run starts and
 skip what it already holds; only the index, on the driver, has state. The driver holds the index's write lock for the
 whole run, so a run is one writer like `add`. Rows travel as JSON strings and raw bytes (float32 vectors, uint32
-MinHash signatures: no type inference across blocks); `preserve_order` keeps the articles in the order a local run sees them, so chunk ids come out the
-same. A killed actor is restarted and its batch retried by Ray Data (`max_restarts=-1`, `max_task_retries=-1`: its
+MinHash signatures: no type inference across blocks); `preserve_order` keeps the articles in the order a local run
+sees them, so chunk ids come out the same. A killed actor is restarted and its batch retried by Ray Data (`max_restarts=-1`, `max_task_retries=-1`: its
 defaults for actor pools in the Ray the `[ray]` extra requires, 2.60 or later; passing them is deprecated); a killed
 driver leaves the last published generation in force and a re-run skips what it published.
 """
