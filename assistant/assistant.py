@@ -74,8 +74,8 @@ class Assistant:
 
         Duplicate ids and long articles are logged as warnings (on Ray a duplicate id is an `InputError`); nothing
         readable at all is an `InputError`.
-        `engine="ray"` reads, chunks and embeds files on a Ray cluster (`address`: "auto", "ray://host:port", or
-        None for a local runtime) and writes here, one generation per `commit_every` chunks (ingest/distributed.py);
+        `engine="ray"` reads, chunks and embeds files on a Ray cluster (`address`: "auto", the head's "host:port",
+        or None for a local runtime) and writes here, one generation per `commit_every` chunks (ingest/distributed.py);
         each file is read once, so `strict` stops the run at the first bad item it meets, and generations published
         before it (a run longer than `commit_every` chunks) stay, complete.
         """

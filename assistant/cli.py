@@ -10,8 +10,8 @@ from collections.abc import Sequence
 
 from .encoders import DEFAULT as DEFAULT_ENCODER
 from .encoders import NAMES as ENCODERS
-from .errors import AssistantError
-from .ingest.distributed import ARTICLES_PER_BATCH, DEFAULT_COMMIT_EVERY
+from .errors import AssistantError, InputError
+from .ingest.distributed import ARTICLES_PER_BATCH, DEFAULT_COMMIT_EVERY, check_address
 from .ingest.loaders import MAX_ARTICLE_CHARS
 from .ingest.walk import SUFFIXES
 from .search import MODES
@@ -43,6 +43,14 @@ def _print_answer(ans, as_json: bool) -> None:
     if ans.refused:
         for i, p in enumerate(ans.passages[:3], 1):
             print(f"  closest {i}: {p.title} {p.chunk_id}: {' '.join(p.text.split())[:160]}…")
+
+
+def ray_address(value: str) -> str:
+    """An address no driver can join by is refused before the index is opened."""
+    try:
+        return check_address(value)
+    except InputError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
 
 
 def cmd_index(a, args) -> int:
@@ -223,9 +231,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--max-article-chars", type=int, default=MAX_ARTICLE_CHARS, metavar="N",
                    help=f"refuse longer articles (default {MAX_ARTICLE_CHARS:,}; the others are indexed)")
     p.add_argument("--feed", action="store_true", help="the PATHs are RSS/Atom feeds (URLs or files): index every linked article")
-    p.add_argument("--ray", nargs="?", const="", default=None, metavar="ADDRESS",
-                   help="read, chunk and embed on Ray: ADDRESS 'auto' or 'ray://host:port' (none: a local Ray "
-                        "runtime on this machine's cores); this process writes the index")
+    p.add_argument("--ray", nargs="?", const="", default=None, metavar="ADDRESS", type=ray_address,
+                   help="read, chunk and embed on Ray: ADDRESS 'auto' (the cluster this machine is a node of) or "
+                        "HOST:PORT (its head's GCS address) (none: a local Ray runtime on this machine's cores); this "
+                        "process writes the index")
     p.add_argument("--commit-every", type=int, default=DEFAULT_COMMIT_EVERY, metavar="CHUNKS",
                    help=f"with --ray: publish one index generation per this many chunks (default {DEFAULT_COMMIT_EVERY})")
     p.add_argument("--ray-batch", type=int, default=ARTICLES_PER_BATCH, metavar="ARTICLES",

@@ -18,6 +18,7 @@ from assistant import Assistant
 from assistant.errors import InputError
 from assistant.index.files import DB_NAME
 from assistant.ingest import distributed
+from assistant.ingest.ray_head import local_head
 from assistant.offline import FORCED
 
 pytestmark = pytest.mark.ray
@@ -238,6 +239,27 @@ def test_one_jsonl_file_is_shared_by_the_actors(runtime, hooks, tmp_path):
     assert not errors and result.added == articles == a.stats()["articles"]
     a.close()
     assert len([p for p in hooks.iterdir() if p.name.isdigit()]) == 2
+
+
+def test_a_running_cluster_is_joined_by_its_address(tmp_path, files, local_index):
+    """`--ray HOST:PORT` joins a cluster that `ray start --head` started, as a driver on another machine would (token
+    authentication on, as `ray start` turns it on), and gives the local index. Without the token mode it is an error
+    naming it; ray:// is refused before the index is opened (Ray Data cannot run over Ray Client)."""
+    def index(path: Path, address: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "assistant", "index", *map(str, files), "--index", str(path),
+                               "--quiet", "--ray", address], env=env, capture_output=True, text=True, timeout=300)
+
+    with local_head(1) as (address, env):
+        joined = index(tmp_path / "index", address, env)
+        assert joined.returncode == 0, joined.stderr[-2000:]
+        assert_same_index(tmp_path / "index", local_index)
+        no_token = {k: v for k, v in env.items() if k != "RAY_AUTH_MODE"} | {"RAY_gcs_server_port_wait_time_s": "1"}
+        refused = index(tmp_path / "refused", address, no_token)
+        assert refused.returncode == 2 and f"cannot join the Ray cluster at {address}" in refused.stderr
+        assert "RAY_AUTH_MODE=token" in refused.stderr
+    client = index(tmp_path / "client", "ray://127.0.0.1:10001", env)
+    assert client.returncode == 2 and "Ray Data does not run over Ray Client" in client.stderr
+    assert not (tmp_path / "client").exists()
 
 
 def test_killed_driver_leaves_a_published_generation(runtime, hooks, tmp_path, files, local_index):

@@ -63,13 +63,13 @@ def worker_env() -> dict[str, str]:
 
 
 def start(address: str | None = None, num_cpus: int | None = None) -> bool:
-    """Connect to `address` ("auto", "ray://host:port") or start a small local runtime; True if this call started it."""
+    """Connect to the cluster at `address` ("auto": the one on this machine; "host:port": its head's GCS) or start a
+    small local runtime; True if this call started or joined it."""
     ray = require_ray()
     if ray.is_initialized():
         return False
-    if address:  # a cluster's workers get the environment through the job's runtime_env
-        ray.init(address=address, runtime_env={"env_vars": worker_env()}, log_to_driver=False,
-                 logging_level=logging.WARNING)
+    if address:
+        connect(ray, address)
         return True
     # A local runtime: its workers inherit this environment (no runtime_env agent round trip per worker), and it
     # listens on 127.0.0.1 only: Ray would otherwise pick the address of the default route's interface.
@@ -80,6 +80,34 @@ def start(address: str | None = None, num_cpus: int | None = None) -> bool:
     ray.init(num_cpus=num_cpus or os.cpu_count() or 1, object_store_memory=256 * 2**20, include_dashboard=False,
              log_to_driver=False, logging_level=logging.WARNING)
     return True
+
+
+NO_CLIENT = ("Ray Data does not run over Ray Client (ray://: its streaming executor needs a driver inside the "
+             "cluster). Run the command on a cluster node with --ray auto, or give the head's GCS address, --ray "
+             "HOST:6379, from a machine the workers can reach")
+
+
+def check_address(address: str) -> str:
+    """`address` if a driver can join a cluster by it, else an `InputError` saying what to give instead."""
+    if address.startswith("ray://"):
+        raise InputError(f"{address}: {NO_CLIENT}")
+    return address
+
+
+def connect(ray: Any, address: str) -> None:
+    """Join a running cluster as its driver; what Ray needs of a driver, said as an error naming the fix."""
+    check_address(address)
+    try:  # a cluster's workers get the environment through the job's runtime_env
+        ray.init(address=address, runtime_env={"env_vars": worker_env()}, log_to_driver=False,
+                 logging_level=logging.WARNING)
+    except (ConnectionError, RuntimeError, ValueError, ray.exceptions.AuthenticationError) as exc:
+        hint = "" if address == "auto" else (
+            "; a cluster whose head `ray start --head` started with a token (~/.ray/auth_token or RAY_AUTH_TOKEN) "
+            "has token authentication on, and a driver given its address joins it only with RAY_AUTH_MODE=token "
+            "set and the same token in RAY_AUTH_TOKEN or ~/.ray/auth_token")
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise AssistantError(f"cannot join the Ray cluster at {address}: {first} (is `ray start --head` running "
+                             f"there? `ray status --address {address}` checks){hint}") from exc
 
 
 def cluster_cpus() -> int:
@@ -230,6 +258,7 @@ def read_articles(files: dict[str, str | None], block: int | None) -> Any:
     """A dataset of loaded articles (id, article JSON, error) in reading order, in blocks of about `block` bytes
     (Ray's default when None)."""
     ray = require_ray()
+    quiet_console()
     context = ray.data.DataContext.get_current()
     context.execution_options.preserve_order = True  # the order of a local run, so the same chunk ids
     context.enable_progress_bars = False  # ours shows articles/s and the ETA
@@ -245,6 +274,14 @@ def read_articles(files: dict[str, str | None], block: int | None) -> Any:
     # that waited for a free CPU would never run (Ray Data's budget deadlocks with actors on every CPU).
     return ray.data.read_binary_files(list(files), include_paths=True, num_cpus=0).flat_map(
         load_rows, fn_kwargs={"ids": files}, num_cpus=0)
+
+
+def quiet_console() -> None:
+    """Ray Data's INFO lines about each execution and its notice that its progress bars are off (ours shows
+    articles/s) stay out of the terminal (the loggers are set one by one: Ray Data reconfigures "ray.data" itself
+    for every dataset)."""
+    logging.getLogger("ray.data._internal.progress").setLevel(logging.ERROR)
+    logging.getLogger("ray.data._internal.execution.streaming_executor").setLevel(logging.WARNING)
 
 
 def prepared_batches(index: Any, articles: Any, stored: dict[str, str], actors: int,
