@@ -15,6 +15,7 @@ from gradio_client import Client
 
 from assistant.answer import REFUSAL
 from assistant.errors import InputError
+from assistant.ports import free_port
 from assistant.types import Answer, Citation, Passage
 from assistant.ui import app, render
 
@@ -216,7 +217,7 @@ def test_llm_mode_with_the_endpoint_down_falls_back_with_a_note(assistant):
     from assistant.llm import ChatClient
 
     writers = app.Writers()
-    writers.made[app.LOCAL] = LLMGenerator(ChatClient(f"http://127.0.0.1:{app.free_port()}", timeout=2))
+    writers.made[app.LOCAL] = LLMGenerator(ChatClient(f"http://127.0.0.1:{free_port()}", timeout=2))
     _, respond, _, _ = app._chat_ui(assistant, writers)
     chat, _, _ = list(respond(CARD_QUESTION, [], [], mode=app.LOCAL))[-1]
     assert "lacks a military base near Libya" in chat[-1]["content"] and "cannot reach" in chat[-1]["content"]

@@ -15,7 +15,7 @@ from assistant import Article, Assistant
 from assistant.answer.llm import LLMGenerator
 from assistant.cli import main as cli_main
 from assistant.llm import ChatClient, LLMError
-from assistant.llm.server import free_port
+from assistant.ports import free_port
 
 
 def llm_assistant(assistant, url: str, timeout: float = 5.0, **kwargs) -> Assistant:

@@ -20,9 +20,9 @@ from conftest import CARD_QUESTION, ROOT, SEED_ID, copy_index
 from gradio_client import Client
 from serving import PASSWORDS, Running, ask, event_names, fn_index, gradio_call, gradio_run, metric, users_file
 
+from assistant.ports import free_port
 from assistant.serve import users
 from assistant.serve.settings import Settings
-from assistant.ui.app import free_port
 
 pytestmark = [pytest.mark.filterwarnings("ignore:.*no_silent_downcasting"),
               pytest.mark.filterwarnings("ignore:The copy keyword is deprecated")]

@@ -7,7 +7,6 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -17,6 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from ..errors import AssistantError
+from ..ports import free_port
 from .distributed import TEST_DIR, worker_env
 
 READY = "Ray runtime started"
@@ -35,10 +35,11 @@ def local_head(cpus: int, token: str | None = None, timeout: float = 60) -> Iter
     if not ray.exists():
         raise AssistantError(f"no `ray` command beside {sys.executable}: pip install 'news-assistant[ray]'")
     folder = tempfile.mkdtemp(prefix="ray")  # short: Ray's socket paths live under it
-    env = {**{k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}, **worker_env(),
-           **driver_env(token), "RAY_GRACEFUL_SHUTDOWN_DRAIN_TIMEOUT_S": "0"}  # stop at once (it drains 30 s for Serve)
-    env.pop(TEST_DIR, None)  # the tests' actor hooks (worker_env passes them on) are for their own runtime
-    port = _free_port()
+    env = {**os.environ, **worker_env(), **driver_env(token),
+           "RAY_GRACEFUL_SHUTDOWN_DRAIN_TIMEOUT_S": "0"}  # stop at once (it drains 30 s for Serve by default)
+    for own in ("RAY_ADDRESS", TEST_DIR):  # another runtime's address; the tests' actor hooks are for their runtime
+        env.pop(own, None)
+    port = free_port()
     log = Path(folder, "head.log")
     cmd = [str(ray), "start", "--head", "--block", f"--port={port}",
            f"--num-cpus={cpus}", "--include-dashboard=false", "--disable-usage-stats", f"--temp-dir={folder}"]
@@ -56,12 +57,6 @@ def local_head(cpus: int, token: str | None = None, timeout: float = 60) -> Iter
         if head is not None:
             _stop(head)
         shutil.rmtree(folder, ignore_errors=True)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _stop(head: subprocess.Popen) -> None:

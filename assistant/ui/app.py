@@ -8,7 +8,6 @@ from __future__ import annotations
 import logging
 import os
 import queue
-import socket
 import threading
 import time
 from pathlib import Path
@@ -19,6 +18,7 @@ import gradio as gr  # after the package's __init__, which switched every librar
 from ..assistant import Assistant
 from ..errors import AssistantError
 from ..ingest.loaders import load_paths
+from ..ports import free_port
 from . import render
 from .access import Access, Hooks
 from .sources import MAX_UPLOAD_BYTES, sources_ui, write_controls
@@ -300,12 +300,6 @@ def launch(demo: gr.Blocks, server_name: str | None = None, server_port: int | N
                        server_port=server_port or int(os.environ.get("GRADIO_SERVER_PORT", "7860")),
                        css=CSS, ssr_mode=False, share=False, show_error=False,
                        max_file_size=MAX_UPLOAD_BYTES, **kwargs)
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket() as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
 
 
 def serve_in_background(index: str | os.PathLike, seeds: str | os.PathLike | None = None,
