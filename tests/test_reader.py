@@ -68,13 +68,33 @@ def test_tiny_training_run_exports_and_loads(tmp_path):
     data = write_fixture(tmp_path)
     out = tmp_path / "models"
     assert train.main(["--data", str(data), "--out", str(out), "--work", str(tmp_path / "work"), "--max-steps", "4", "--epochs", "2",
-                       "--batch", "8", "--no-fuse", "--max-minutes", "10"]) == 0
+                       "--batch", "8", "--no-fuse", "--max-minutes", "10", "--negatives", "1,1,1,2"]) == 0
     meta = json.loads((out / "reader.json").read_text())
     assert meta["training"]["steps"] == 4 and 0 < meta["temperature"] and 0 <= meta["threshold"] <= 1
     reader = Reader.load(out / "reader-int8.onnx")
     readings = reader.read([ReaderInput("Who designed the Eiffel Tower?", "It was designed by Gustave Eiffel."),
                             ReaderInput("Who designed the Eiffel Tower?", "The Amazon is long.", "", "Rivers.")])
     assert len(readings) == 2 and all(0.0 <= r.prob <= 1.0 for r in readings)
+
+
+def test_mined_negatives_are_the_products_candidates_without_the_answer(tmp_path):
+    from assistant.reader import mining
+    from assistant.reader.data import build_examples, load
+
+    paras, qs, split = load(write_fixture(tmp_path))
+    mined = mining.mine(paras, split["train"], qs, 6, tmp_path / "index")
+    designed = next(q for q in qs if q.question == "Who designed the Eiffel Tower?")
+    assert mined[designed.id][0].sentence == "It was designed by the company of Gustave Eiffel."  # the scorer's best
+    for q in qs:
+        for m in mined[q.id]:
+            assert paras[m.article_id].text[m.start:m.end] == m.sentence
+    examples = build_examples(paras, qs, split["train"], same=0, hard=0, refusal=0, mine=lambda _: mined, cand=3)
+    cands = [e for e in examples if e.kind == "cand"]
+    assert cands and all(e.label == 0 for e in cands)
+    by_id = {q.id: q for q in qs}
+    for e in cands:
+        assert not by_id[e.qid].mentioned_in(e.sentence)
+    assert "It was designed by the company of Gustave Eiffel." not in {e.sentence for e in cands if e.qid == designed.id}
 
 
 def test_shipped_reader_loads_and_checks_its_file(tmp_path):

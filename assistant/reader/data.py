@@ -1,15 +1,16 @@
 """Reader examples from MRQA-format files: (question, sentence) pairs labelled by whether the sentence holds the answer.
 
 Sentences are cut exactly as the product cuts them (`sentence_spans`). Per question: the answering sentence, other
-sentences of its paragraph, hard negatives (high-BM25 sentences of other paragraphs) and "refusal" negatives
-(sentences of the closest other paragraph). A sentence that contains an answer string but is not the gold one is
+sentences of its paragraph, hard negatives (high-BM25 sentences of other paragraphs), "refusal" negatives
+(sentences of the closest other paragraph) and, when `mine` is given, the product's own candidates (`mining.py`):
+the sentences its overlap scorer ranks best for the question, the ones the reader has to tell apart in use. A sentence that contains an answer string but is not the gold one is
 ambiguous and never used as a negative. Everything is seeded, so a rebuild makes the same examples.
 """
 from __future__ import annotations
 
 import json
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,7 +59,7 @@ class Example:
     before: str
     label: int
     span: tuple[int, int] | None  # char span of the answer inside `sentence` (positives only)
-    kind: str  # pos | same | hard | refusal
+    kind: str  # pos | same | hard | refusal | cand
 
 
 def load(data_dir: str | Path) -> tuple[dict[str, Paragraph], list[Question], dict[str, list[str]]]:
@@ -113,13 +114,19 @@ def gold_index(para: Paragraph, q: Question) -> tuple[int, tuple[int, int]] | No
 
 def build_examples(paras: dict[str, Paragraph], questions: Sequence[Question], para_ids: Sequence[str],
                    seed: int = 13, same: int = 2, hard: int = 2, refusal: int = 2,
-                   limit: int | None = None) -> list[Example]:
-    """Examples for the questions on `para_ids` (~1 positive : same + hard + refusal negatives)."""
+                   limit: int | None = None, mine: Callable[[list[Question]], Mapping[str, Sequence]] | None = None,
+                   cand: int = 3) -> list[Example]:
+    """Examples for the questions on `para_ids` (~1 positive : same + hard + refusal + cand negatives).
+
+    `mine(questions)` gives each question's product candidates (`mining.Mined`, best first); the best `cand` of
+    them that neither are the gold sentence nor mention an answer become negatives.
+    """
     rng = random.Random(seed)
     ids = set(para_ids)
     qs = [q for q in questions if q.article_id in ids]
     if limit:
         qs = rng.sample(qs, min(limit, len(qs)))
+    mined = mine(qs) if mine else {}
     plist = [paras[p] for p in para_ids]
     sents = [(p, s) for p in plist for s in p.sentences()]
     by_sent = Bm25([s[0] for _, s in sents]).top([q.question for q in qs], 12)
@@ -131,6 +138,7 @@ def build_examples(paras: dict[str, Paragraph], questions: Sequence[Question], p
         if found is None:
             continue
         gi, span = found
+        first = len(out)
         rows = para.sentences()
         sent, before = rows[gi][0], rows[gi][1]
         out.append(Example(q.id, q.question, sent, para.title, before, 1, span, "pos"))
@@ -145,4 +153,9 @@ def build_examples(paras: dict[str, Paragraph], questions: Sequence[Question], p
             rs = close[0].sentences()
             for r in rng.sample(rs, min(refusal, len(rs))):
                 out.append(Example(q.id, q.question, r[0], close[0].title, r[1], 0, None, "refusal"))
+        gold_start, used = q.gold(para.text)[0], {e.sentence for e in out[first:]}
+        picked = [m for m in mined.get(q.id, ()) if not q.mentioned_in(m.sentence) and m.sentence not in used
+                  and not (m.article_id == para.id and m.start <= gold_start < m.end)]
+        for m in picked[:cand]:
+            out.append(Example(q.id, q.question, m.sentence, m.title, m.before, 0, None, "cand"))
     return out

@@ -16,8 +16,10 @@ import random
 import sys
 import time
 from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 
+from . import mining
 from .data import build_examples, dev_split, load
 from .dress import dress, titled
 from .encoding import MAX_LEN, encode_many, token_span
@@ -155,6 +157,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--lr", type=float, default=8e-5)
     p.add_argument("--max-len", type=int, default=MAX_LEN)
     p.add_argument("--seed", type=int, default=13)
+    p.add_argument("--negatives", default="2,2,2,0", help="per question: same-paragraph, hard, refusal and product "
+                   "candidate negatives (mined with the product's retrieval and overlap scorer; docs/reader.md)")
     p.add_argument("--dress", type=float, default=0.25, help="share of examples given a news attribution")
     p.add_argument("--dev-limit", type=int, default=0, help="dev questions scored (0: all)")
     p.add_argument("--no-fuse", action="store_true", help="skip onnxruntime's BERT fusions (faster export)")
@@ -178,15 +182,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         saved = torch.load(work / "reader-final.pt", weights_only=False)
         state, figures = saved["net"], saved["figures"]
     else:
-        examples = build_examples(titled(paras), qs, fit_ids, seed=args.seed, limit=args.limit or None)
+        same, hard, refusal, cand = (int(n) for n in args.negatives.split(","))
+        dressed = titled(paras)
+        mine = partial(mining.mine, dressed, fit_ids, k=cand + 3, index_dir=work / "mine-index") if cand else None
+        examples = build_examples(dressed, qs, fit_ids, seed=args.seed, same=same, hard=hard, refusal=refusal,
+                                  limit=args.limit or None, mine=mine, cand=cand)
         examples = dress(examples, args.dress, args.seed)
         data = batches(examples, args.max_len, args.batch, args.seed)
-        kinds = {k: sum(e.kind == k for e in examples) for k in ("pos", "same", "hard", "refusal")}
+        kinds = {k: sum(e.kind == k for e in examples) for k in ("pos", "same", "hard", "refusal", "cand")}
         log.info("%d examples %s in %d batches; %d fit / %d dev paragraphs", len(examples), kinds, len(data),
                  len(fit_ids), len(dev_ids))
         net = make_net()
         figures = train(net, data, args, deadline, work)
-        figures.update(examples=len(examples), kinds=kinds, dress=args.dress, batch=args.batch, lr=args.lr,
+        figures.update(examples=len(examples), kinds=kinds, negatives=args.negatives, dress=args.dress, batch=args.batch, lr=args.lr,
                        seed=args.seed, frozen=list(FROZEN), max_len=args.max_len, fit_paragraphs=len(fit_ids),
                        dev_paragraphs=len(dev_ids), train_minutes=round((time.time() - start) / 60, 1))
         state = net.state_dict()
