@@ -98,7 +98,7 @@ class Answer:
     passages: list[Passage] = field(default_factory=list)
     question: str = ""
     condensed_question: str = ""
-    confidence: float = 0.0  # the best candidate sentence's score, on which refusal is decided (a calibrated bar)
+    confidence: float = 0.0  # what refusal is decided on: the answerability probability (extractive, with the reader)
     short: str | None = None  # the short answer inside the first quote (the reader's span), when sure enough
     claims: list[Claim] = field(default_factory=list)  # per generated sentence (language-model answers only)
     generator: str = "extractive"  # "llm" when a language model wrote the text

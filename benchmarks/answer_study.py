@@ -10,10 +10,13 @@ could quote one only if it scored within the keep ratio of the best score) and s
 protocol: false refusals, unanswerable answered).
 
 Everything is fitted on `train` questions: the combination that orders the sentences read (a logistic regression
-over overlap score, reader logit and 1 / (1 + rank)), then (rescue_above, rescue_prob, keep_other) by grid, keeping
-the seed Q&A right on both test indexes (answered with a quote holding the evidence, or refused) and answering no
-more unanswerable train-halves questions than the overlap bar alone (or 5 %), for the best train precision + recall;
-and how many sentences the reader reads: the fewest within half a point of the best. Figures are on `test` (eval: a seeded sample, all 2,067 paragraphs as the corpus).
+over overlap score, reader logit and 1 / (1 + rank)), the answerability model (a logistic regression of "answerable"
+on the best and second overlap scores, the best reader logit and the best combined score, over the train halves
+questions), then (answer_above, keep_other) by grid, keeping the seed Q&A right on both test indexes (answered with
+a quote holding the evidence, or refused) and answering no more unanswerable train-halves questions than the
+overlap bar alone (or 5 %), for the best train precision + recall; and how many sentences the reader reads: the
+fewest within half a point of the best. Figures are on `test` (eval: a seeded sample, all 2,067 paragraphs as the
+corpus).
 
     python benchmarks/answer_study.py --index /tmp/squad-idx --n 1000
 """
@@ -126,8 +129,8 @@ def collect(index: str, n: int, seed_index: Path) -> dict:
 def replay(o: dict, P: dict, span_bar: float) -> dict | None:
     """The answer `ExtractiveGenerator.generate` forms under policy P; None for a refusal."""
     rows, k = o["rows"], P["reads"]
-    reader_on = "comb" in P
-    if not rows or o["best"] < (P["bar"] if not reader_on else min(P["bar"], P["rescue_above"])):
+    reader_on, modelled = "comb" in P, "answerable" in P
+    if not rows or (not modelled and o["best"] < (P["bar"] if not reader_on else min(P["bar"], P["rescue_above"]))):
         return None
     logits, spans = o["reads"][k] if reader_on else (np.zeros(0), [])
     prob = READER.calibrated(logits)
@@ -135,7 +138,10 @@ def replay(o: dict, P: dict, span_bar: float) -> dict | None:
     read = [i for i in range(len(logits)) if not P.get("reorder_above_bar_only") or i == 0 or rows[i]["score"] >= P["bar"]]
     z = {i: w[0] * rows[i]["score"] + w[1] * logits[i] + w[2] / (1 + rows[i]["rank"]) + w[3] for i in read}
     order = sorted(read, key=lambda i: -z[i]) + [i for i in range(len(rows)) if i not in z]
-    if o["best"] < P["bar"]:  # rescue: the sentence the reader recognises leads, or nothing is said
+    if modelled:  # the answerability model decides, as `ExtractiveGenerator.answerable` does
+        if answerability(P["answerable"], rows, logits, list(z.values())) < P["answer_above"]:
+            return None
+    elif o["best"] < P["bar"]:  # rescue: the sentence the reader recognises leads, or nothing is said
         sure = max(range(len(logits)), key=lambda i: prob[i])
         if prob[sure] < P["rescue_prob"]:
             return None
@@ -166,6 +172,30 @@ def replay(o: dict, P: dict, span_bar: float) -> dict | None:
     quotes = [o["passages"][g[0]][1][g[1] - o["passages"][g[0]][0]:g[2] - o["passages"][g[0]][0]] for g in groups]
     quoted = any(e in q for q in quotes for e in o.get("evidence", ()))  # as the seed tests check the citations
     return {"sups": [g[3] for g in groups], "short": short, "lead": rows[lead]["lab"], "quoted": quoted}
+
+
+def features(rows: list[dict], logits, z) -> list[float]:  # noqa: ANN001
+    """What `ExtractiveGenerator.answerable` weighs: best and second overlap score, best reader logit, best z."""
+    return [rows[0]["score"], float(max(logits)), float(max(z)), rows[1]["score"] if len(rows) > 1 else 0.0]
+
+
+def answerability(w, rows: list[dict], logits, z) -> float:  # noqa: ANN001
+    return float(1 / (1 + np.exp(-(np.dot(w[:4], features(rows, logits, z)) + w[4]))))
+
+
+def fit_answerable(data: dict, k: int, comb) -> tuple[float, ...]:  # noqa: ANN001
+    """Logistic regression of answerable on `features`, over the train halves questions (answerable or not)."""
+    from sklearn.linear_model import LogisticRegression
+
+    X, y = [], []
+    for o in data["halves_train"]:
+        if o["rows"]:
+            lg = o["reads"][k][0]
+            z = [comb[0] * r["score"] + comb[1] * g + comb[2] / (1 + r["rank"]) + comb[3] for r, g in zip(o["rows"], lg)]
+            X.append(features(o["rows"], lg, z))
+            y.append(o["answerable"])
+    lr = LogisticRegression(C=10, max_iter=1000).fit(np.array(X), np.array(y))
+    return tuple(round(float(v), 3) for v in [*lr.coef_[0], lr.intercept_[0]])
 
 
 def score(data: dict, P: dict, split: str) -> dict:
@@ -216,20 +246,25 @@ def main() -> None:
                 "before: the reader reorders those of its best two above the bar, no rescue": {
                     "reads": 2, "bar": t.refuse_below, "comb": (4.013, 0.870, 2.041, -5.214), "rescue_above": 1.0,
                     "rescue_prob": 1.0, "keep_other": t.keep_ratio, "reorder_above_bar_only": True, "anchor": "lead"},
+                "before: reads four, rescues below the bar what the reader recognises": {
+                    "reads": 4, "bar": t.refuse_below, "comb": (3.282, 0.811, 3.223, -5.497), "rescue_above": 0.3,
+                    "rescue_prob": 0.4, "keep_other": 1.0},
                 "shipped (Tuning())": {"reads": t.reader_reads, "bar": t.refuse_below, "comb": t.combine,
-                                       "rescue_above": t.rescue_above, "rescue_prob": t.rescue_prob,
+                                       "answerable": t.answerable, "answer_above": t.answer_above,
                                        "keep_other": t.keep_other}}
-    # rescue may not answer more unanswerable train questions than the overlap bar alone does (or 5 %, the target)
+    # the answerability bar may not answer more unanswerable train questions than the overlap bar alone (or 5 %)
     limit = max(0.05, score(data, policies["overlap scorer alone"], "train")["unanswerable_answered"])
     report: dict = {"n": args.n, "fitted": {}, "unanswerable_answered_limit": limit}
     for k in READS:
         comb = fit_combination(data, k)
+        weights = fit_answerable(data, k, comb)
         grid = []
-        for lo, hi, ko in itertools.product((0.25, 0.3, 0.35, 0.4), (0.1, 0.2, 0.3, 0.4, 0.5), (0.85, 0.9, 0.95, 1.0)):
-            P = {"reads": k, "bar": t.refuse_below, "comb": comb, "rescue_above": lo, "rescue_prob": hi, "keep_other": ko}
+        for above, ko in itertools.product(np.arange(0.2, 0.9, 0.025).round(3), (0.85, 0.9, 0.95, 1.0)):
+            P = {"reads": k, "bar": t.refuse_below, "comb": comb, "answerable": weights, "answer_above": float(above),
+                 "keep_other": ko}
             s = score(data, P, "train")
             if s["seed_wrong"] == 0 and s["unanswerable_answered"] <= limit + 1e-9:
-                grid.append((-(s["precision"] + s["recall"]), s["false_refusals"], -lo, P))
+                grid.append((-(s["precision"] + s["recall"]), s["false_refusals"], above, P))
         if not grid:
             print(f"reader reads {k}: no policy of the grid keeps every seed answer right")
             continue

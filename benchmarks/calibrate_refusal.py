@@ -4,8 +4,8 @@ Seed set: seeds/qa.jsonl over the seed article plus the test distractors.
 SQuAD dev ("halves" protocol): the paragraphs of one split (`--split`, from split.json) are cut in two halves by
 position (a Wikipedia article's paragraphs stay together); questions about half A, searched within half A, are
 answerable; questions about half B, searched within half A only (an `article_id` filter), are not. The bar is
-fitted on `train`; figures that judge it come from `test`. `--scorer product` asks the shipped generator (the
-overlap bar, with the reader answering what it recognises below it) and prints its two error rates.
+fitted on `train`; figures that judge it come from `test`. `--scorer product` asks the shipped generator (refusal by
+the answerability model over the overlap scorer and the reader) and prints its two error rates.
 
     python benchmarks/calibrate_refusal.py --squad-index /tmp/squad-index --split test --n 300 [--scorer product]
 """

@@ -34,22 +34,23 @@ class Tuning:
     max_sentences: int = 3
     shortlist: int = 6  # sentences encoded per question (0: all of them)
     # The reader reads the overlap scorer's best `reader_reads` sentences as one batch and orders them by
-    # w · (overlap score, reader logit, 1 / (1 + passage rank)) + b, a logistic regression fitted on SQuAD train.
-    # Below `refuse_below` the answer is still given when the overlap score reaches `rescue_above` and one of the
-    # sentences read has a calibrated probability of at least `rescue_prob`; that sentence leads: the overlap score
-    # refuses paraphrased answers the reader recognises. All fitted by benchmarks/answer_study.py on train (README).
-    reader_reads: int = 4
-    combine: tuple[float, float, float, float] = (3.282, 0.811, 3.223, -5.497)
-    rescue_above: float = 0.3
-    rescue_prob: float = 0.4
+    # z = w · (overlap score, reader logit, 1 / (1 + passage rank)) + b, a logistic regression fitted on SQuAD train.
+    # With the reader, refusal is decided by `answerable`: the probability that the articles answer, a logistic
+    # regression over (best overlap score, best reader logit, best z, second overlap score); under `answer_above`
+    # the answer is refused. `refuse_below` is the bar without a reader. All fitted by benchmarks/answer_study.py
+    # on train (README).
+    reader_reads: int = 6
+    combine: tuple[float, float, float, float] = (3.935, 0.835, 3.18, -5.948)
+    answerable: tuple[float, float, float, float, float] = (6.629, 0.204, 0.916, 8.276, -4.321)
+    answer_above: float = 0.575
 
 
 class ExtractiveGenerator:
     """Deterministic and offline: the answer is the best 1–3 source sentences, each with its marker.
 
-    The overlap scorer ranks every sentence cheaply and refuses when nothing comes close; the trained reader reads
-    only the best four (a read costs ~55 ms on 2 cores), picks which of them leads, finds the short answer inside
-    it, and answers a question the overlap score would refuse when it recognises an answer among them.
+    The overlap scorer ranks every sentence cheaply; the trained reader reads only the best six (≈ 6 ms a sentence
+    on 2 cores), picks which of them leads and finds the short answer inside it; an answerability model over both
+    decides whether to answer at all. Without the reader, the overlap score's bar alone decides.
     """
 
     def __init__(self, tuning: Tuning = Tuning(), reader: Reader | None | bool = True):
@@ -126,16 +127,18 @@ class ExtractiveGenerator:
         cands = sorted((c for c in cands if not c.text.rstrip().endswith("?")), key=lambda c: (-c.score, c.rank, c.start))
         t = self.tuning
         reader = self.reader
-        if not cands or cands[0].score < (t.refuse_below if reader is None else min(t.refuse_below, t.rescue_above)):
+        if not cands or (reader is None and cands[0].score < t.refuse_below):
             return refusal(question, passages, cands[0].score if cands else 0.0)
         first = cands[0].score
-        readings = self.rerank(question, cands, reader) if reader is not None else {}
-        if first < t.refuse_below:  # only the reader can answer now: with the sentence it recognises, leading
-            sure = max(cands[:len(readings)], key=lambda c: readings[id(c)].prob)
-            if readings[id(sure)].prob < t.rescue_prob:
-                return refusal(question, passages, first)
-            cands.remove(sure)
-            cands.insert(0, sure)
+        second = cands[1].score if len(cands) > 1 else 0.0
+        confidence = first  # what refusal is decided on: the overlap score, or with the reader the answerability
+        readings: dict[int, Reading] = {}
+        if reader is not None:
+            readings, logit, z = self.rerank(question, cands, reader)
+            w = t.answerable
+            confidence = 1 / (1 + float(np.exp(-(w[0] * first + w[1] * logit + w[2] * z + w[3] * second + w[4]))))
+            if confidence < t.answer_above:
+                return refusal(question, passages, confidence)
         best, picked = cands[0], [cands[0]]  # quotes are held to `first`, the best score, not to the lead
         for c in cands[1:]:  # the reader's order first: a weaker sentence it put ahead must not end the search
             if len(picked) >= t.max_sentences:
@@ -146,16 +149,16 @@ class ExtractiveGenerator:
                    for p in picked):
                 picked.append(c)
         answer = compose(question, picked, passages)
-        answer.confidence = round(first, 4)  # what refusal was decided on
+        answer.confidence = round(confidence, 4)
         if reader is not None:
             add_short_answer(answer, best, readings[id(best)], reader.span_threshold)
         return answer
 
-    def rerank(self, question: str, cands: list[Candidate], reader: Reader) -> dict[int, Reading]:
+    def rerank(self, question: str, cands: list[Candidate], reader: Reader) -> tuple[dict[int, Reading], float, float]:
         """The reader reads the best `reader_reads` of `cands` (sorted, best first), always as one batch: the int8
         graph quantises a batch's activations together, so a sentence's logit depends a little on its batch-mates,
         and benchmarks/answer_study.py fits on exactly this batch. They are reordered by the fitted combination.
-        Returns each one's reading, by `id`."""
+        Returns each one's reading (by `id`), the best reader logit and the best combined score."""
         t = self.tuning
         read = cands[:max(1, t.reader_reads)]
         logits, spans = reader.scores([ReaderInput(question, c.text, c.passage.title, c.before) for c in read])
@@ -163,7 +166,7 @@ class ExtractiveGenerator:
         z = {id(c): w_overlap * c.score + w_reader * float(lg) + w_rank / (1 + c.rank) + bias
              for c, lg in zip(read, logits)}
         cands[:len(read)] = sorted(read, key=lambda c: -z[id(c)])
-        return dict(zip(map(id, read), readings(reader.calibrated(logits), spans)))
+        return dict(zip(map(id, read), readings(reader.calibrated(logits), spans))), float(max(logits)), max(z.values())
 
 
 def _topic_in_passages(cands: list[Candidate], question: str, asked: str) -> dict[int, set[str]]:

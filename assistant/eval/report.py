@@ -96,8 +96,8 @@ def markdown(report: dict) -> str:
         ("refusal rate (unanswerable)", a["refusal_rate_unanswerable"], a["n_unanswerable"]),
         ("false-refusal rate (answerable)", a["false_refusal_rate"], a["n_answerable"]),
     ]
-    chooser = {"default": "the overlap scorer, its best four ordered by the reader, which also answers below the bar "
-                          "what it recognises and gives short answers",
+    chooser = {"default": "the overlap scorer, its best six ordered by the reader, refusal by the answerability model, "
+                          "short answers by the reader",
                "reader": "the trained reader alone", "overlap": "the overlap scorer"}.get(s.get("answers", ""), "extractive")
     lines += ["", f"### Answers and citations (full pipeline: hybrid search + answers by {chooser})", "",
               "| metric | value | n |", "|---|---|---|"]

@@ -99,9 +99,9 @@ def add_arguments(sub) -> None:
     p.add_argument("--split-file", metavar="FILE", help="JSON {split: [article ids]}: ask only questions of --split")
     p.add_argument("--split", default="test", help="which split of --split-file to ask (default: test)")
     p.add_argument("--answers", choices=ANSWERS, default="default",
-                   help="default: quotes and refusal by the overlap scorer, its best four ordered by the reader, which "
-                        "also answers below the bar what it recognises and gives short answers; reader: quotes, refusal "
-                        "and short answers by the reader alone; overlap: the overlap scorer without the reader")
+                   help="default: quotes by the overlap scorer, its best six ordered by the reader, refusal by the "
+                        "answerability model over both, short answers by the reader; reader: quotes, refusal and short "
+                        "answers by the reader alone; overlap: the overlap scorer without the reader")
     p.add_argument("--rerank", action="store_true", help="rerank passages with the reader (search and ask)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=run_cli, opens_index=False)
