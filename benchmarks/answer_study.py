@@ -138,7 +138,7 @@ def replay(o: dict, P: dict, span_bar: float) -> dict | None:
     read = [i for i in range(len(logits)) if not P.get("reorder_above_bar_only") or i == 0 or rows[i]["score"] >= P["bar"]]
     z = {i: w[0] * rows[i]["score"] + w[1] * logits[i] + w[2] / (1 + rows[i]["rank"]) + w[3] for i in read}
     order = sorted(read, key=lambda i: -z[i]) + [i for i in range(len(rows)) if i not in z]
-    if modelled:  # the answerability model decides, as `ExtractiveGenerator.answerable` does
+    if modelled:  # the answerability model decides (`Tuning.answerable`), as `generate` does
         if answerability(P["answerable"], rows, logits, list(z.values())) < P["answer_above"]:
             return None
     elif o["best"] < P["bar"]:  # rescue: the sentence the reader recognises leads, or nothing is said
@@ -175,7 +175,7 @@ def replay(o: dict, P: dict, span_bar: float) -> dict | None:
 
 
 def features(rows: list[dict], logits, z) -> list[float]:  # noqa: ANN001
-    """What `ExtractiveGenerator.answerable` weighs: best and second overlap score, best reader logit, best z."""
+    """What `Tuning.answerable` weighs: best and second overlap score, best reader logit, best z."""
     return [rows[0]["score"], float(max(logits)), float(max(z)), rows[1]["score"] if len(rows) > 1 else 0.0]
 
 
