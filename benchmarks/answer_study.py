@@ -34,6 +34,7 @@ import numpy as np
 from assistant import Assistant
 from assistant.answer import ExtractiveGenerator, Tuning
 from assistant.answer.base import refusal
+from assistant.answer.extractive import answerability
 from assistant.answer.quotes import overlaps, quote_span
 from assistant.eval import metrics as m
 from assistant.eval.qa import in_split, load_qa, select
@@ -55,11 +56,7 @@ class Recorder:
         self.out: dict = {}
 
     def generate(self, question, passages, context):  # noqa: ANN001, ANN201
-        g = self.overlap
-        cands = g.candidates(passages)
-        if cands:
-            g.score(question, cands, context)
-        cands = sorted((c for c in cands if not c.text.rstrip().endswith("?")), key=lambda c: (-c.score, c.rank, c.start))
+        cands = self.overlap.ranked(question, passages, context)
         top = cands[:ROWS]
         self.out = {
             "rows": [{"score": c.score, "rank": c.rank, "chunk": c.passage.chunk_id, "passage": c.passage,
@@ -136,10 +133,10 @@ def replay(o: dict, P: dict, span_bar: float) -> dict | None:
     prob = READER.calibrated(logits)
     w = P.get("comb", (0, 0, 0, 0))
     read = [i for i in range(len(logits)) if not P.get("reorder_above_bar_only") or i == 0 or rows[i]["score"] >= P["bar"]]
-    z = {i: w[0] * rows[i]["score"] + w[1] * logits[i] + w[2] / (1 + rows[i]["rank"]) + w[3] for i in read}
+    z = {i: combined(w, rows[i], logits[i]) for i in read}
     order = sorted(read, key=lambda i: -z[i]) + [i for i in range(len(rows)) if i not in z]
     if modelled:  # the answerability model decides (`Tuning.answerable`), as `generate` does
-        if answerability(P["answerable"], rows, logits, list(z.values())) < P["answer_above"]:
+        if answerability(P["answerable"], *features(rows, logits, list(z.values()))) < P["answer_above"]:
             return None
     elif o["best"] < P["bar"]:  # rescue: the sentence the reader recognises leads, or nothing is said
         sure = max(range(len(logits)), key=lambda i: prob[i])
@@ -179,8 +176,9 @@ def features(rows: list[dict], logits, z) -> list[float]:  # noqa: ANN001
     return [rows[0]["score"], float(max(logits)), float(max(z)), rows[1]["score"] if len(rows) > 1 else 0.0]
 
 
-def answerability(w, rows: list[dict], logits, z) -> float:  # noqa: ANN001
-    return float(1 / (1 + np.exp(-(np.dot(w[:4], features(rows, logits, z)) + w[4]))))
+def combined(w, row: dict, logit: float) -> float:  # noqa: ANN001
+    """The combination `ExtractiveGenerator.rerank` orders the sentences read by."""
+    return w[0] * row["score"] + w[1] * logit + w[2] / (1 + row["rank"]) + w[3]
 
 
 def fit_answerable(data: dict, k: int, comb) -> tuple[float, ...]:  # noqa: ANN001
@@ -191,7 +189,7 @@ def fit_answerable(data: dict, k: int, comb) -> tuple[float, ...]:  # noqa: ANN0
     for o in data["halves_train"]:
         if o["rows"]:
             lg = o["reads"][k][0]
-            z = [comb[0] * r["score"] + comb[1] * g + comb[2] / (1 + r["rank"]) + comb[3] for r, g in zip(o["rows"], lg)]
+            z = [combined(comb, r, g) for r, g in zip(o["rows"], lg)]
             X.append(features(o["rows"], lg, z))
             y.append(o["answerable"])
     lr = LogisticRegression(C=10, max_iter=1000).fit(np.array(X), np.array(y))

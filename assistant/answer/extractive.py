@@ -120,11 +120,15 @@ class ExtractiveGenerator:
         keep.update(i + 1 for i in best if i + 1 in carried)
         return sorted(keep)
 
-    def generate(self, question: str, passages: Sequence[Passage], context: Context) -> Answer:
+    def ranked(self, question: str, passages: Sequence[Passage], context: Context) -> list[Candidate]:
+        """The candidate sentences scored and sorted, best first; a sentence that asks a question is never a quote."""
         cands = self.candidates(passages)
         if cands:
             self.score(question, cands, context)
-        cands = sorted((c for c in cands if not c.text.rstrip().endswith("?")), key=lambda c: (-c.score, c.rank, c.start))
+        return sorted((c for c in cands if not c.text.rstrip().endswith("?")), key=lambda c: (-c.score, c.rank, c.start))
+
+    def generate(self, question: str, passages: Sequence[Passage], context: Context) -> Answer:
+        cands = self.ranked(question, passages, context)
         t = self.tuning
         reader = self.reader
         if not cands or (reader is None and cands[0].score < t.refuse_below):
@@ -135,8 +139,7 @@ class ExtractiveGenerator:
         readings: dict[int, Reading] = {}
         if reader is not None:
             readings, logit, z = self.rerank(question, cands, reader)
-            w = t.answerable
-            confidence = 1 / (1 + float(np.exp(-(w[0] * first + w[1] * logit + w[2] * z + w[3] * second + w[4]))))
+            confidence = answerability(t.answerable, first, logit, z, second)
             if confidence < t.answer_above:
                 return refusal(question, passages, confidence)
         best, picked = cands[0], [cands[0]]  # quotes are held to `first`, the best score, not to the lead
@@ -167,6 +170,12 @@ class ExtractiveGenerator:
              for c, lg in zip(read, logits)}
         cands[:len(read)] = sorted(read, key=lambda c: -z[id(c)])
         return dict(zip(map(id, read), readings(reader.calibrated(logits), spans))), float(max(logits)), max(z.values())
+
+
+def answerability(w: Sequence[float], best: float, logit: float, z: float, second: float) -> float:
+    """`Tuning.answerable`'s probability that the articles answer, from the best overlap score, the best reader logit,
+    the best combined score and the second overlap score."""
+    return 1 / (1 + float(np.exp(-(w[0] * best + w[1] * logit + w[2] * z + w[3] * second + w[4]))))
 
 
 def _topic_in_passages(cands: list[Candidate], question: str, asked: str) -> dict[int, set[str]]:

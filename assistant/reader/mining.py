@@ -35,10 +35,7 @@ class _Capture:
         self.best: list[Mined] = []
 
     def generate(self, question, passages, context):  # noqa: ANN001, ANN201
-        cands = self.scorer.candidates(passages)
-        if cands:
-            self.scorer.score(question, cands, context)
-        cands = sorted((c for c in cands if not c.text.rstrip().endswith("?")), key=lambda c: (-c.score, c.rank, c.start))
+        cands = self.scorer.ranked(question, passages, context)
         self.best = [Mined(c.passage.article_id, c.passage.start + c.start, c.passage.start + c.end, c.text,
                            c.passage.title, c.before) for c in cands[:self.k]]
         return refusal(question, passages)

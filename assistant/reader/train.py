@@ -194,8 +194,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                  len(fit_ids), len(dev_ids))
         net = make_net()
         figures = train(net, data, args, deadline, work)
-        figures.update(examples=len(examples), kinds=kinds, negatives=args.negatives, dress=args.dress, batch=args.batch, lr=args.lr,
-                       seed=args.seed, frozen=list(FROZEN), max_len=args.max_len, fit_paragraphs=len(fit_ids),
+        figures.update(examples=len(examples), kinds=kinds, negatives=args.negatives, dress=args.dress,
+                       batch=args.batch, lr=args.lr, seed=args.seed, frozen=list(FROZEN), max_len=args.max_len, fit_paragraphs=len(fit_ids),
                        dev_paragraphs=len(dev_ids), train_minutes=round((time.time() - start) / 60, 1))
         state = net.state_dict()
         torch.save({"net": state, "figures": figures}, work / "reader-final.pt")
