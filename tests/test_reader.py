@@ -68,9 +68,19 @@ def test_tiny_training_run_exports_and_loads(tmp_path):
     data = write_fixture(tmp_path)
     out = tmp_path / "models"
     assert train.main(["--data", str(data), "--out", str(out), "--work", str(tmp_path / "work"), "--max-steps", "4", "--epochs", "2",
-                       "--batch", "8", "--no-fuse", "--max-minutes", "10", "--negatives", "1,1,1,2"]) == 0
+                       "--batch", "8", "--no-fuse", "--max-minutes", "10", "--negatives", "1,1,1,2",
+                       "--frozen-layers", "1"]) == 0
     meta = json.loads((out / "reader.json").read_text())
     assert meta["training"]["steps"] == 4 and 0 < meta["temperature"] and 0 <= meta["threshold"] <= 1
+    assert meta["training"]["frozen"] == ["bert.embeddings.", "bert.encoder.layer.0."]
+    import torch
+
+    from assistant.reader.net import make_net
+
+    packaged, trained = make_net().state_dict(), torch.load(tmp_path / "work" / "reader-final.pt", weights_only=False)["net"]
+    name = "bert.encoder.layer.{}.attention.self.query.weight"
+    assert torch.equal(trained[name.format(0)], packaged[name.format(0)])  # frozen: as packaged
+    assert not torch.equal(trained[name.format(1)], packaged[name.format(1)])  # trained
     reader = Reader.load(out / "reader-int8.onnx")
     readings = reader.read([ReaderInput("Who designed the Eiffel Tower?", "It was designed by Gustave Eiffel."),
                             ReaderInput("Who designed the Eiffel Tower?", "The Amazon is long.", "", "Rivers.")])
