@@ -4,6 +4,7 @@ where articles are prepared (on the Ray workers too), so the index writer only l
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 import numpy as np
 
@@ -28,11 +29,19 @@ def signature(text: str) -> np.ndarray | None:
 
     if len(_WORD.findall(text)) < MIN_WORDS:
         return None
-    m = MinHash(num_perm=NUM_PERM, seed=SEED, scheme=SCHEME)
+    m = MinHash(num_perm=NUM_PERM, seed=SEED, scheme=SCHEME, permutations=_permutations())
     sh = shingles(text)
     if sh:
         m.update_batch(list(sh))
     return m.hashvalues.astype(np.uint32)
+
+
+@lru_cache(maxsize=1)
+def _permutations():  # noqa: ANN202
+    """The seeded permutations, drawn once per process: drawing them per article was a fifth of the signatures' time."""
+    from datasketch import MinHash
+
+    return MinHash(num_perm=NUM_PERM, seed=SEED, scheme=SCHEME).permutations
 
 
 def to_bytes(sig: np.ndarray | None) -> bytes | None:
