@@ -224,7 +224,7 @@ def main() -> None:
     t = time.perf_counter()
     ix = Index(path, encoder=args.encoder)
     ix.encoder.encode(["warm up"])
-    prepare(real[:1], ix.settings, ix.encoder)  # the stage's one-off imports (MinHash's pull in scipy) are load time
+    prepare(real[:1], ix.settings, ix.encoder)  # the stage's one-off imports (MinHash pulls in scipy) are load time
     ours_load = time.perf_counter() - t
     result["load_s"] = {"naive": naive_load, "ours_incl_onnx_export": ours_load}
 
