@@ -77,7 +77,8 @@ def test_tiny_training_run_exports_and_loads(tmp_path):
 
     from assistant.reader.net import make_net
 
-    packaged, trained = make_net().state_dict(), torch.load(tmp_path / "work" / "reader-final.pt", weights_only=False)["net"]
+    packaged = make_net().state_dict()
+    trained = torch.load(tmp_path / "work" / "reader-final.pt", weights_only=False)["net"]
     name = "bert.encoder.layer.{}.attention.self.query.weight"
     assert torch.equal(trained[name.format(0)], packaged[name.format(0)])  # frozen: as packaged
     assert not torch.equal(trained[name.format(1)], packaged[name.format(1)])  # trained

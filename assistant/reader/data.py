@@ -4,7 +4,8 @@ Sentences are cut exactly as the product cuts them (`sentence_spans`). Per quest
 sentences of its paragraph, hard negatives (high-BM25 sentences of other paragraphs), "refusal" negatives
 (sentences of the closest other paragraph) and, when `mine` is given, the product's own candidates (`mining.py`):
 the sentences its overlap scorer ranks best for the question, the ones the reader has to tell apart in use. A
-sentence that contains an answer string but is not the gold one is ambiguous and never used as a negative. Everything is seeded, so a rebuild makes the same examples.
+sentence that contains an answer string but is not the gold one is ambiguous and never used as a negative.
+Everything is seeded, so a rebuild makes the same examples.
 """
 from __future__ import annotations
 

@@ -136,7 +136,8 @@ def train(net, data: list[dict], args, deadline: float, work: Path) -> dict:  # 
             os.replace(tmp, ckpt)
             saved = time.time()
     net.eval()
-    return {"steps": plan["step"], "final_loss": sum(losses[-100:]) / max(1, len(losses[-100:]))}
+    last = losses[-100:]
+    return {"steps": plan["step"], "final_loss": sum(last) / max(1, len(last)), "frozen": list(frozen)}
 
 
 def probe(done: int, speed: dict[int, float], current: int) -> int:
@@ -202,7 +203,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         net = make_net()
         figures = train(net, data, args, deadline, work)
         figures.update(examples=len(examples), kinds=kinds, negatives=args.negatives, dress=args.dress,
-                       batch=args.batch, lr=args.lr, seed=args.seed, frozen=list(frozen_prefixes(args.frozen_layers)), max_len=args.max_len, fit_paragraphs=len(fit_ids),
+                       batch=args.batch, lr=args.lr, seed=args.seed, max_len=args.max_len, fit_paragraphs=len(fit_ids),
                        dev_paragraphs=len(dev_ids), train_minutes=round((time.time() - start) / 60, 1))
         state = net.state_dict()
         torch.save({"net": state, "figures": figures}, work / "reader-final.pt")
