@@ -5,7 +5,8 @@ then every few seconds); `ORT_DISABLE_TELEMETRY=1` set before its first use is t
 (no uploader, events, device id or cache), and `disable_telemetry_events()` alone does not stop it. The
 Hugging Face and Gradio settings keep model loading local and the UI from reporting analytics.
 Ray reads `RAY_USAGE_STATS_ENABLED` (ray/_common/usage/usage_lib.py; "0" disables the usage report a cluster head
-would send, and the env var overrides ~/.ray/config.json); Ray workers get these variables from the driver.
+would send, and the env var overrides ~/.ray/config.json); a local Ray runtime's workers inherit these variables,
+and a cluster's workers set them when they import this package, before it loads any library of its own.
 tests/test_offline.py checks it below Python, in a network namespace that records every DNS query.
 """
 from __future__ import annotations
