@@ -11,8 +11,9 @@ from collections.abc import Sequence
 from .encoders import DEFAULT as DEFAULT_ENCODER
 from .encoders import NAMES as ENCODERS
 from .errors import AssistantError, InputError
-from .ingest.distributed import ARTICLES_PER_BATCH, DEFAULT_COMMIT_EVERY, check_address
+from .ingest.distributed import ARTICLES_PER_BATCH, DEFAULT_COMMIT_EVERY
 from .ingest.loaders import MAX_ARTICLE_CHARS
+from .ingest.ray_runtime import check_address
 from .ingest.walk import SUFFIXES
 from .search import MODES
 
@@ -31,7 +32,7 @@ def _print_answer(ans, as_json: bool) -> None:
         print(json.dumps(ans.to_dict(), ensure_ascii=False, indent=2))
         return
     if ans.short:
-        print(f"Short answer: {ans.short}")
+        print(f"Short answer: {' '.join(ans.short.split())}")
     print(ans.text)
     for claim in ans.claims:
         if not claim.verified and ans.generator == "llm":

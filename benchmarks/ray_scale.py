@@ -26,7 +26,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from assistant import Assistant  # noqa: E402
-from assistant.ingest import distributed  # noqa: E402
+from assistant.ingest import distributed, ray_runtime  # noqa: E402
 from assistant.ingest.ray_head import driver_env, local_head  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "reuters21578" / "articles.jsonl"
@@ -98,7 +98,7 @@ def main() -> None:
     ap.add_argument("--out", type=Path, help="write the figures as JSON here")
     args = ap.parse_args()
     os.environ.update(driver_env())  # before Ray is imported: this process joins each cluster by its address
-    distributed.require_ray()
+    ray_runtime.require_ray()
     import ray.data  # noqa: F401  (once per process, 0.8 s: outside every timing, so all Ray runs are alike)
 
     trials: list[list[dict]] = []

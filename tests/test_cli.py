@@ -12,8 +12,9 @@ import pytest
 from conftest import CARD_QUESTION, ROOT, SEED_ID, copy_index
 
 from assistant import Assistant
-from assistant.cli import main
+from assistant.cli import _print_answer, main
 from assistant.index.index import DEFAULT_ENCODER
+from assistant.types import Answer
 
 CITATION_FIELDS = {"n", "article_id", "title", "chunk_id", "start", "end", "text", "quote", "quote_start",
                    "quote_end", "score", "date", "source", "answer_start", "answer_end"}
@@ -279,3 +280,11 @@ def test_chat_survives_a_line_of_broken_bytes(index_copy):
     assert proc.returncode == 0, proc.stderr.decode("utf-8", "replace")[-2000:]
     assert "error: The question holds broken characters" in out
     assert "military base" in out  # the next question is still answered
+
+
+def test_a_short_answer_across_a_line_break_prints_on_one_line(capsys):
+    """Wire copy breaks lines inside sentences; the short answer keeps the article's exact characters (its offsets
+    hold), the terminal shows it as the quotes are shown."""
+    _print_answer(Answer("A group of banks hopes to work out a rescue package. [1]", short="work\nout a rescue package"),
+                  as_json=False)
+    assert capsys.readouterr().out.splitlines()[0] == "Short answer: work out a rescue package"

@@ -15,9 +15,10 @@ import pytest
 from conftest import FIXTURES, ROOT, SEED_ID, SEEDS
 
 from assistant import Assistant
+from assistant.encoders.onnx_encoder import shared_cache
 from assistant.errors import InputError
 from assistant.index.files import DB_NAME
-from assistant.ingest import distributed
+from assistant.ingest import distributed, ray_runtime
 from assistant.ingest.ray_head import local_head
 from assistant.offline import FORCED
 
@@ -55,7 +56,7 @@ def hooks(tmp_path_factory) -> Path:
 def runtime(hooks):
     """One small local Ray runtime for the module (2 CPUs, no dashboard), always shut down."""
     os.environ[HOOKS] = str(hooks)
-    assert distributed.start(num_cpus=2)
+    assert ray_runtime.start(num_cpus=2)
     yield ray.get_runtime_context().gcs_address
     ray.shutdown()
     os.environ.pop(HOOKS, None)
@@ -262,6 +263,23 @@ def test_a_running_cluster_is_joined_by_its_address(tmp_path, files, local_index
     assert not (tmp_path / "client").exists()
 
 
+def test_a_local_runtime_leaves_the_home_folder_alone_and_the_terminal_quiet(tmp_path):
+    """`assistant index ARTICLE --ray` on a machine with no Ray set up: its runtime authenticates with a token of
+    its own, so Ray writes none to ~/.ray/auth_token (which later drivers would present to every cluster) and prints
+    no notice about it; one article starts one actor (Ray Data warned that a pool of 2 outnumbered its 1 input)."""
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {k: v for k, v in {**os.environ, **FORCED, "PYTHONPATH": str(ROOT), "HOME": str(home),
+                             "ASSISTANT_MODEL_CACHE": str(shared_cache())}.items()
+           if k not in ("RAY_ADDRESS", "RAY_AUTH_MODE", "RAY_AUTH_TOKEN", HOOKS)}
+    run = subprocess.run([sys.executable, "-m", "assistant", "index", str(SEEDS / f"{SEED_ID}.txt"), "--quiet",
+                          "--index", str(tmp_path / "index"), "--ray"], env=env, capture_output=True, text=True,
+                         timeout=300)
+    assert run.returncode == 0 and "indexed 1 new" in run.stdout, run.stdout + run.stderr
+    assert not (home / ".ray" / "auth_token").exists()
+    assert "Token authentication" not in run.stderr and "concurrent actors" not in run.stderr, run.stderr
+
+
 def test_killed_driver_leaves_a_published_generation(runtime, hooks, tmp_path, files, local_index):
     """A driver SIGKILLed mid-run leaves a sound index; a re-run completes it.
 
@@ -320,6 +338,7 @@ def generation(path: Path) -> int:
 READER = """
 import json, sys, time
 from assistant import Assistant
+from assistant.encoders.onnx_encoder import shared_cache
 from assistant.errors import InputError
 from assistant.index.files import DB_NAME
 a = Assistant.open(sys.argv[1], read_only=True)

@@ -248,6 +248,15 @@ def test_jsonl_errors_name_the_line(tmp_path, line, message):
     assert "rows.jsonl:3" in str(info.value)
 
 
+def test_noisy_dates_are_read_by_the_date_they_start_with(tmp_path):
+    """Reuters-21578's raw dates: SGML debris or a broken time after the date once cost 299 of its articles."""
+    rows = [{"id": "a", "text": "One.", "date": "27-MAR-1987 00:02:59.13&#5;&#5;&#5;RM"},
+            {"id": "b", "text": "Two.", "date": "31-MAR-1987 605:12:19.12"},
+            {"id": "c", "text": "Three.", "date": "26-FEB-1987 15:01:01.79"}]
+    f = write(tmp_path / "rows.jsonl", "\n".join(map(json.dumps, rows)))
+    assert [a.date for a in load_file(f)] == ["1987-03-27", "1987-03-31", "1987-02-26"]
+
+
 def test_upload_name_overrides_type_and_id(tmp_path):
     f = write(tmp_path / "tmp123upload", "Headline\n\nUploaded body.")
     [art] = load_file(f, name="story.txt")

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from assistant import Assistant
-from assistant.ingest.dates import header_date, text_date
+from assistant.ingest.dates import header_date, leading_date, text_date
 from assistant.ingest.loaders import load_file, make_article
 from assistant.search.when import parse_when
 
@@ -55,6 +55,14 @@ def test_datelines_and_reuters_headers():
     assert a.date == "2020-06-02"
     assert make_article("y", "t", "LONDON, June 2 (Reuters) - Rates rose.", "y").date is None
     assert make_article("z", "t", "LONDON, June 2 (Reuters) - Rates rose.", "z", date="2020-06-03").date == "2020-06-03"
+
+
+@pytest.mark.parametrize("value, iso", [
+    ("27-MAR-1987 00:02:59.13&#5;&#5;&#5;RM", "1987-03-27"), ("9-APR-1987 00:00:00.00    # date added by S Finch", "1987-04-09"),
+    ("31-MAR-1987 605:12:19.12", "1987-03-31"), (" 2019-12-26 (updated)", "2019-12-26"),
+    ("2019-13-45 x", None), ("31/31/2019", None), ("yesterday", None), ("Posted 2019-12-26", None), ("2019-12-261", None)])
+def test_a_metadata_date_is_read_by_the_full_date_it_starts_with(value, iso):
+    assert leading_date(value) == iso
 
 
 def hit_at_1(assistant: Assistant, questions: list[dict], when: bool) -> float:

@@ -1,8 +1,9 @@
-"""Publication dates found in an article's own text, when no metadata gives one.
+"""Publication dates found in an article's own text, when no metadata gives one, and in noisy metadata.
 
 - a Reuters-21578 style header "26-FEB-1987" (optionally with a time) near the start: a full date;
 - a dateline "TRIPOLI, Dec 26 (Reuters) -" or "NEW YORK, March 3 -": month and day only, so the year must come
-  from other metadata (`year`); without it the article stays undated rather than guessed.
+  from other metadata (`year`); without it the article stays undated rather than guessed;
+- a metadata date that starts with a full date and carries noise after it (`leading_date`).
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ MONTHS = {m: i for i, names in enumerate(
      ("jul", "july"), ("aug", "august"), ("sep", "sept", "september"), ("oct", "october"), ("nov", "november"),
      ("dec", "december")], 1) for m in names}
 _MONTH = r"(?P<month>Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|Sept?(?:ember)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)\.?"
+_ISO_START = re.compile(r"\s*(?P<year>(?:19|20)\d\d)-(?P<month>\d\d)-(?P<day>\d\d)(?!\d)")
 _HEADER = re.compile(r"\b(?P<day>\d{1,2})-(?P<month>[A-Z]{3})-(?P<year>(?:19|20)\d\d)\b", re.I)
 # PLACE[, REGION], Month Day[, Year] [(Agency)] - ; the place is capitalised words at a line start.
 _DATELINE = re.compile(
@@ -35,6 +37,19 @@ def header_date(text: str, head: int = 300) -> str | None:
     if not m or m.group("month").lower() not in MONTHS:
         return None
     return _iso(int(m.group("year")), MONTHS[m.group("month").lower()], int(m.group("day")))
+
+
+def leading_date(value: str) -> str | None:
+    """The full date a metadata value starts with, ISO ("2019-12-26 (updated)") or Reuters-style ("27-MAR-1987
+    00:02:59.13&#5;&#5;&#5;RM", "31-MAR-1987 605:12:19.12": 299 rows of Reuters-21578 carry such SGML debris or a
+    broken time), when the whole value is not a date a parser reads."""
+    m = _ISO_START.match(value)
+    if m:
+        return _iso(int(m.group("year")), int(m.group("month")), int(m.group("day")))
+    m = _HEADER.match(value.strip())
+    if m and m.group("month").lower() in MONTHS:
+        return _iso(int(m.group("year")), MONTHS[m.group("month").lower()], int(m.group("day")))
+    return None
 
 
 def dateline(text: str, head: int = 600) -> tuple[int | None, int, int] | None:

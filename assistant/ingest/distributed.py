@@ -25,14 +25,14 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import AssistantError, InputError
-from ..offline import FORCED
+from ..errors import InputError
 from ..text.minhash import from_bytes, to_bytes
 from ..types import Article, Chunk
 from ..validate import check_articles
 from .chunking import ChunkSettings
 from .loaders import iter_bytes
 from .prepare import Prepared, freshness, prepare
+from .ray_runtime import TEST_DIR, cluster_cpus, require_ray, start
 from .walk import JSONL_SUFFIXES, find
 
 log = logging.getLogger(__name__)
@@ -40,81 +40,6 @@ DEFAULT_COMMIT_EVERY = 20_000  # chunks per published generation: bounds the wri
 ARTICLES_PER_BATCH = 64  # articles per actor call: 64 ran 2,000 articles 9 % faster than 32 on 2 actors
 READ_AHEAD_BLOCKS = 8  # small blocks a reading task may hold unacknowledged (Ray's default, 2, starved the actors)
 WRITTEN = ("new", "changed")
-PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])
-# tests: each actor call records its pid in this folder and waits the seconds its `delay` file says (to kill one)
-TEST_DIR = "ASSISTANT_RAY_TEST_DIR"
-
-
-# ---- the Ray runtime --------------------------------------------------------------------------------
-def require_ray() -> Any:
-    os.environ.update(FORCED)  # RAY_USAGE_STATS_ENABLED=0 before ray is imported
-    try:
-        import ray
-    except ImportError as exc:
-        raise AssistantError("Ray is not installed: pip install 'news-assistant[ray]'") from exc
-    return ray
-
-
-def worker_env() -> dict[str, str]:
-    """What every Ray worker process needs: this package importable, the telemetry opt-outs, the test hooks."""
-    path = os.pathsep.join(p for p in (PACKAGE_ROOT, os.environ.get("PYTHONPATH", "")) if p)
-    hooks = {TEST_DIR: os.environ[TEST_DIR]} if TEST_DIR in os.environ else {}
-    return {"PYTHONPATH": path, **FORCED, **hooks}
-
-
-def start(address: str | None = None, num_cpus: int | None = None) -> bool:
-    """Connect to the cluster at `address` ("auto": the one on this machine; "host:port": its head's GCS) or start a
-    small local runtime; True if this call started or joined it."""
-    ray = require_ray()
-    if ray.is_initialized():
-        return False
-    if address:
-        connect(ray, address)
-        return True
-    # A local runtime: its workers inherit this environment (no runtime_env agent round trip per worker), and it
-    # listens on 127.0.0.1 only: Ray would otherwise pick the address of the default route's interface.
-    os.environ.update(worker_env())
-    from ray._private import ray_constants
-
-    ray_constants.ENABLE_RAY_CLUSTER = False  # services.get_node_ip_address() then answers 127.0.0.1
-    ray.init(num_cpus=num_cpus or os.cpu_count() or 1, object_store_memory=256 * 2**20, include_dashboard=False,
-             log_to_driver=False, logging_level=logging.WARNING)
-    return True
-
-
-NO_CLIENT = ("Ray Data does not run over Ray Client (ray://: its streaming executor needs a driver inside the "
-             "cluster). Run the command on a cluster node with --ray auto, or give the head's GCS address, --ray "
-             "HOST:6379, from a machine the workers can reach")
-
-
-def check_address(address: str) -> str:
-    """`address` if a driver can join a cluster by it, else an `InputError` saying what to give instead."""
-    if address.startswith("ray://"):
-        raise InputError(f"{address}: {NO_CLIENT}")
-    return address
-
-
-def connect(ray: Any, address: str) -> None:
-    """Join a running cluster as its driver; what Ray needs of a driver, said as an error naming the fix."""
-    check_address(address)
-    # No runtime_env: the package is installed on every node and sets its offline variables when it is imported, and
-    # a job's own runtime_env goes through each node's runtime-env agent for every worker the job starts (0.6 s of a
-    # 500-article job on a running 2-CPU cluster, jobs with and without it taking turns).
-    try:
-        ray.init(address=address, log_to_driver=False, logging_level=logging.WARNING)
-    except (ConnectionError, RuntimeError, ValueError, ray.exceptions.AuthenticationError) as exc:
-        hint = "" if address == "auto" else (
-            "; a cluster whose head `ray start --head` started with a token (~/.ray/auth_token or RAY_AUTH_TOKEN) "
-            "has token authentication on, and a driver given its address joins it only with RAY_AUTH_MODE=token "
-            "set and the same token in RAY_AUTH_TOKEN or ~/.ray/auth_token")
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise AssistantError(f"cannot join the Ray cluster at {address}: {first} (is `ray start --head` running "
-                             f"there? `ray status --address {address}` checks){hint}") from exc
-
-
-def cluster_cpus() -> int:
-    ray = require_ray()
-    return max(1, int(ray.cluster_resources().get("CPU", 1)))
 
 
 # ---- the stages: plain functions over Arrow batches -------------------------------------------------
@@ -233,6 +158,7 @@ class Survey:
     size: int = 0
     articles: int = 0
     most: int = 0  # articles in the largest file
+    files: int = 0
 
     @classmethod
     def of(cls, files: Iterable[str], sample: int = 2**20) -> Survey:
@@ -244,6 +170,7 @@ class Survey:
                     head = fh.read(sample)
                 rows = max(1, round(head.count(b"\n") * n / len(head)))
             out.size, out.articles, out.most = out.size + n, out.articles + rows, max(out.most, rows)
+            out.files += 1
         return out
 
     def block_bytes(self, batch_articles: int) -> int | None:
@@ -254,6 +181,14 @@ class Survey:
         if self.most <= 2 * batch_articles:
             return None
         return max(1024, self.size * batch_articles // max(1, self.articles))
+
+    def actors(self, cpus: int, batch_articles: int) -> int:
+        """One Embedder per CPU, but no more than the blocks Ray Data hands out (a file each at its default block
+        size) or the calls they make: another actor would load the encoder for nothing, and Ray Data warns that the
+        pool outnumbers its inputs (one seed article on 2 CPUs)."""
+        calls = -(-self.articles // batch_articles)
+        blocks = self.files if self.block_bytes(batch_articles) is None else calls
+        return max(1, min(cpus, blocks, calls))
 
 
 def read_articles(files: dict[str, str | None], block: int | None) -> Any:
@@ -366,7 +301,8 @@ def ingest(index: Any, paths: Iterable[str | os.PathLike], address: str | None =
             survey = Survey.of(files)
             articles = read_articles(files, survey.block_bytes(batch_articles))
             tally = Tally()
-            chunks = write(index, articles, index.store.all_hashes(), tally, actors or cluster_cpus(), commit_every,
+            chunks = write(index, articles, index.store.all_hashes(), tally,
+                           actors or survey.actors(cluster_cpus(), batch_articles), commit_every,
                            survey.articles if progress else 0, batch_articles, strict)
         c = tally.counts
         return AddResult(c["new"], c["changed"], c["unchanged"], chunks), tally.errors

@@ -77,9 +77,23 @@ def make_article(id: object, title: object, text: object, where: str, date: obje
     title = clean_text(str(title or "")).replace("\n", " ") or derive_title(body)
     art_id = str(id).strip() if id is not None else ""
     art_id = art_id or hashlib.sha1(body.encode()).hexdigest()[:16]
-    iso = normalize_date(date, where) or _text_date(body, url)
+    iso = _metadata_date(date, where) or _text_date(body, url)
     return Article(id=art_id, title=title, text=body, date=iso,
                    source=str(source) if source else None, url=str(url) if url else None)
+
+
+def _metadata_date(value: object, where: str) -> str | None:
+    """The row's or page's own date as ISO; one with noise after a full date is read by that date, as the text is
+    cleaned of scrape noise, while a value that holds no full date ("31/31/2019", "yesterday") stays an error."""
+    try:
+        return normalize_date(value, where)
+    except InputError:
+        from .dates import leading_date
+
+        if not isinstance(value, str) or (found := leading_date(value)) is None:
+            raise
+        log.debug("%s: date %r read as %s", where, value[:60], found)
+        return found
 
 
 def _text_date(body: str, url: object) -> str | None:

@@ -4,7 +4,6 @@ authentication on (its own token, never ~/.ray/auth_token), its own temp folder,
 from __future__ import annotations
 
 import os
-import secrets
 import shutil
 import signal
 import subprocess
@@ -17,7 +16,7 @@ from pathlib import Path
 
 from ..errors import AssistantError
 from ..ports import free_port
-from .distributed import TEST_DIR, worker_env
+from .ray_runtime import TEST_DIR, token_env, worker_env
 
 READY = "Ray runtime started"
 
@@ -25,7 +24,7 @@ READY = "Ray runtime started"
 def driver_env(token: str | None = None) -> dict[str, str]:
     """What a driver and the head share: token authentication with one token (Ray reads RAY_AUTH_MODE when it is
     imported, so a process that joins by address must have it before `import ray`)."""
-    return {"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": token or secrets.token_hex(16)}
+    return token_env(token)
 
 
 @contextmanager
