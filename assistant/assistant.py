@@ -146,8 +146,14 @@ class Assistant:
     def article(self, article_id: str) -> Article | None:
         return self.index.store.article(article_id)
 
-    def articles(self) -> list[dict]:
-        return self.index.store.list_articles()
+    def articles(self, match: str = "", limit: int | None = None) -> list[dict]:
+        """The indexed articles, newest first (id, title, date, source, chunks, url); `match` keeps those whose id,
+        title or source contains it, `limit` the first so many."""
+        return self.index.store.list_articles(match, limit)
+
+    def count_articles(self, match: str = "") -> int:
+        """How many articles `articles(match)` would list."""
+        return self.index.store.count_articles(match)
 
     def stats(self) -> dict:
         return self.index.manifest()

@@ -209,10 +209,17 @@ class Store:
         rows = self.query("SELECT id, title, text, date, source, url FROM articles WHERE id = ?", (article_id,))
         return Article(*rows[0]) if rows else None
 
-    def list_articles(self) -> list[dict]:
-        rows = self.query("SELECT a.id, a.title, a.date, a.source, COUNT(c.id), a.url FROM articles a "
-                          "LEFT JOIN chunks c ON c.article_id = a.id GROUP BY a.id ORDER BY a.date DESC, a.title")
+    def list_articles(self, match: str = "", limit: int | None = None) -> list[dict]:
+        """Articles, newest first; `match`: only those whose id, title or source contains it (any case)."""
+        where, params = _matching(match)
+        rows = self.query("SELECT a.id, a.title, a.date, a.source, "
+                          "(SELECT COUNT(*) FROM chunks c WHERE c.article_id = a.id), a.url FROM articles a"
+                          f"{where} ORDER BY a.date DESC, a.title LIMIT ?", (*params, -1 if limit is None else limit))
         return [dict(zip(("id", "title", "date", "source", "chunks", "url"), r)) for r in rows]
+
+    def count_articles(self, match: str = "") -> int:
+        where, params = _matching(match)
+        return self.query(f"SELECT COUNT(*) FROM articles a{where}", params)[0][0]
 
     def newest_date(self) -> str | None:
         """The latest article date in the index: what "latest", "this week" are relative to."""
@@ -258,3 +265,12 @@ class Store:
 
     def close(self) -> None:
         self.conn.close()
+
+
+def _matching(match: str) -> tuple[str, tuple[str, ...]]:
+    """A WHERE clause for articles whose id, title or source contains `match` (LIKE, its wildcards escaped)."""
+    if not match:
+        return "", ()
+    like = "%" + match.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    return (" WHERE a.id LIKE ? ESCAPE '\\' OR a.title LIKE ? ESCAPE '\\' OR a.source LIKE ? ESCAPE '\\'",
+            (like, like, like))

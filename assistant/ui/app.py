@@ -222,6 +222,8 @@ def build_app(assistant: Assistant, writers: Writers | None = None, access: Acce
                                           js_on_load=None)
             with gr.Tab("Sources", id="sources-tab") as sources_tab:
                 summary = gr.Markdown(elem_id="summary")
+                article_filter = gr.Textbox(label="Filter", placeholder="words of an id, title or source",
+                                            max_lines=1, elem_id="articles-filter")
                 table = gr.Dataframe(headers=["id", "title", "date", "source", "passages"], interactive=False,
                                      wrap=True, latex_delimiters=[], elem_id="articles", max_height=420,
                                      column_widths=["18%", "46%", "12%", "14%", "10%"])
@@ -249,20 +251,23 @@ def build_app(assistant: Assistant, writers: Writers | None = None, access: Acce
             trigger(reset, None, [chatbot, history, sources_panel], queue=False, api_visibility="private")
 
         listed = [table, summary, remove_id, originals]
+        relisted = [article_filter, *listed]  # after a write: the filter cleared, the newest articles listed
         if access.writable:
             writes: dict[str, Any] = {"concurrency_limit": 1, "concurrency_id": "index-write",
                                       "api_visibility": "private"}
-            files.upload(upload, files, [status, files, *listed], **writes)
-            remove_btn.click(remove, remove_id, [status, *listed], **writes)
+            files.upload(upload, files, [status, files, *relisted], **writes)
+            remove_btn.click(remove, remove_id, [status, *relisted], **writes)
             for trigger in (fetch_btn.click, url_box.submit):
-                trigger(fetch, [url_box, is_feed], [status, url_box, *listed], **writes)
+                trigger(fetch, [url_box, is_feed], [status, url_box, *relisted], **writes)
 
             def show_write_controls(request: gr.Request):
                 return gr.update(visible=access.may_write(request))
 
             demo.load(show_write_controls, None, write_box, queue=False, api_visibility="private")
-        sources_tab.select(listing, None, listed, queue=False, api_visibility="private")
-        demo.load(listing, None, listed, queue=False, api_visibility="private")
+        sources_tab.select(listing, article_filter, listed, queue=False, api_visibility="private")
+        demo.load(listing, article_filter, listed, queue=False, api_visibility="private")
+        article_filter.input(listing, article_filter, listed, queue=False, trigger_mode="always_last",
+                             api_visibility="private")
         demo.load(lambda: render.placeholder_html(assistant.stats()["articles"]), None, sources_panel, queue=False,
                   api_visibility="private")
 
