@@ -147,8 +147,8 @@ class Assistant:
         return self.index.store.article(article_id)
 
     def articles(self, match: str = "", limit: int | None = None) -> list[dict]:
-        """The indexed articles, newest first (id, title, date, source, chunks, url); `match` keeps those whose id,
-        title or source contains it, `limit` the first so many."""
+        """The indexed articles, the last added (or changed) first: id, title, date, source, chunks, url. `match`
+        keeps those whose id, title or source contains it, `limit` the first so many."""
         return self.index.store.list_articles(match, limit)
 
     def count_articles(self, match: str = "") -> int:

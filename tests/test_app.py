@@ -264,7 +264,7 @@ def test_upload_refuses_a_file_over_5_mb_and_adds_the_others(upload, writable, t
 
 # ---- the Sources tab's listing --------------------------------------------------------------------
 def test_the_sources_tab_lists_the_newest_articles_and_the_filter_finds_the_others(writable, monkeypatch):
-    """An archive's tab sends the newest `LISTED` rows (all 19,043 Reuters articles took 4 MB and 5 s on every visit);
+    """An archive's tab sends the `LISTED` rows added last (all 19,043 Reuters articles took 4 MB and 5 s on every visit);
     the filter matches ids, titles and sources as plain text, SQL wildcards included."""
     from assistant.ui import sources
 
@@ -275,12 +275,12 @@ def test_the_sources_tab_lists_the_newest_articles_and_the_filter_finds_the_othe
     listing = sources.sources_ui(writable)[0]
     total = writable.stats()["articles"]
     rows, summary, choices, links = listing("")
-    assert [r[0] for r in rows] == ["brief-5", "brief-4", "brief-3"]  # newest first
-    assert f"**{total:,}** articles" in summary and "The newest 3 are listed: the filter finds the others." in summary
-    assert [c[1] for c in choices["choices"]] == ["brief-5", "brief-4", "brief-3"]  # what can be removed: what is shown
+    assert [r[0] for r in rows] == ["rates", "brief-5", "brief-4"]  # the last added first (an upload on top)
+    assert f"**{total:,}** articles" in summary and "The 3 added last are listed: the filter finds the others." in summary
+    assert [c[1] for c in choices["choices"]] == ["rates", "brief-5", "brief-4"]  # what can be removed: what is shown
     rows, summary, choices, _ = listing("  HARBOUR   brief ")
     assert [r[0] for r in rows] == ["brief-5", "brief-4", "brief-3"] and "5 match “HARBOUR brief”" in summary
-    assert "the newest 3 are listed" in summary
+    assert "the 3 added last are listed" in summary
     assert [r[0] for r in listing("50%")[0]] == ["rates"] and "1 matches “50%”." in listing("50%")[1]
     assert [r[0] for r in listing("port_wire")[0]][:1] == ["brief-5"] and listing("port%wire")[0] == []
     assert listing("<b>*x*</b>")[1].endswith("0 match “&lt;b&gt;\\*x\\*&lt;/b&gt;”.")

@@ -245,7 +245,7 @@ def test_upload_adds_an_article_live_and_remove_takes_it_out(page, served):
     expect(table).to_contain_text("Senegal replants mangroves in the Saloum delta")
     expect(table).to_contain_text("senegal-mangroves")
     search = page.locator("#articles-filter input, #articles-filter textarea").first
-    search.click()  # the filter: a big archive lists only its newest articles, the filter finds the rest
+    search.click()  # the filter: a big archive lists the articles added last, the filter finds the rest
     search.press_sequentially("MANGROVES", delay=30)  # typed: Gradio's input event follows key presses
     expect(page.locator("#summary")).to_contain_text("1 matches “MANGROVES”")
     expect(table).not_to_contain_text(SEED_ID)
@@ -264,6 +264,6 @@ def test_upload_adds_an_article_live_and_remove_takes_it_out(page, served):
     page.locator("#remove").click()
     expect(status).to_contain_text("removed senegal-mangroves")
     expect(table).not_to_contain_text("Senegal replants mangroves")
-    expect(search).to_have_value("")  # a write lists the newest articles again, the filter cleared
+    expect(search).to_have_value("")  # a write lists the last added again, the filter cleared
     expect(table).to_contain_text(SEED_ID)
     assert served[0].article("senegal-mangroves") is None

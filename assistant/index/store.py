@@ -210,11 +210,12 @@ class Store:
         return Article(*rows[0]) if rows else None
 
     def list_articles(self, match: str = "", limit: int | None = None) -> list[dict]:
-        """Articles, newest first; `match`: only those whose id, title or source contains it (any case)."""
+        """Articles, the last added (or changed) first; `match`: only those whose id, title or source contains it
+        (any case)."""
         where, params = _matching(match)
         rows = self.query("SELECT a.id, a.title, a.date, a.source, "
                           "(SELECT COUNT(*) FROM chunks c WHERE c.article_id = a.id), a.url FROM articles a"
-                          f"{where} ORDER BY a.date DESC, a.title LIMIT ?", (*params, -1 if limit is None else limit))
+                          f"{where} ORDER BY a.rowid DESC LIMIT ?", (*params, -1 if limit is None else limit))
         return [dict(zip(("id", "title", "date", "source", "chunks", "url"), r)) for r in rows]
 
     def count_articles(self, match: str = "") -> int:

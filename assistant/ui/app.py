@@ -251,7 +251,7 @@ def build_app(assistant: Assistant, writers: Writers | None = None, access: Acce
             trigger(reset, None, [chatbot, history, sources_panel], queue=False, api_visibility="private")
 
         listed = [table, summary, remove_id, originals]
-        relisted = [article_filter, *listed]  # after a write: the filter cleared, the newest articles listed
+        relisted = [article_filter, *listed]  # after a write: the filter cleared, the last added listed
         if access.writable:
             writes: dict[str, Any] = {"concurrency_limit": 1, "concurrency_id": "index-write",
                                       "api_visibility": "private"}

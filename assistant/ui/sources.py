@@ -41,8 +41,8 @@ def sources_ui(assistant: Assistant, access: Access = Access(), hooks: Hooks = H
         return _listing(match, access.may_read(request))
 
     def _listing(match: str | None = "", allowed: bool = True):
-        """The newest `LISTED` articles, or the newest that match the filter: the table, the summary, the remove
-        menu's choices and the originals' links."""
+        """The `LISTED` articles added last, or those of them that match the filter: the table, the summary, the
+        remove menu's choices and the originals' links (an upload shows at the top)."""
         match = " ".join((match or "").split())[:200]
         rows = assistant.articles(match, LISTED) if allowed else []
         stats = assistant.stats()
@@ -50,9 +50,9 @@ def sources_ui(assistant: Assistant, access: Access = Access(), hooks: Hooks = H
         if allowed and match:
             found = assistant.count_articles(match)
             summary += f" {found:,} {'matches' if found == 1 else 'match'} “{render.escape_markdown(match)}”"
-            summary += f"; the newest {len(rows)} are listed." if len(rows) < found else "."
+            summary += f"; the {len(rows)} added last are listed." if len(rows) < found else "."
         elif allowed and len(rows) < stats["articles"]:
-            summary += f" The newest {len(rows)} are listed: the filter finds the others."
+            summary += f" The {len(rows)} added last are listed: the filter finds the others."
         choices = [(f"{a['id']} — {a['title']}"[:120], a["id"]) for a in rows]
         return (render.article_rows(rows), summary, gr.update(choices=choices, value=None),
                 render.article_links_html(rows))
