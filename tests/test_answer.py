@@ -366,12 +366,12 @@ def test_ontopic_unanswerable_questions_are_refused_about_half_the_time(newswire
     answer ("Where was Emad Badi born?" gets Badi's quote). Before the answerability model (refusal by the overlap
     score alone, 0.475) 2 of 15 were refused. On the small index 5 of 15 are refused, 4 of them the same.
 
-    "Which airport in Tripoli was hit by drone strikes?" depends on the CPU: refused on one with AVX-512 VNNI, answered at 0.61 on one with
-    AVX2 only, whose int8 kernels saturate (docs/speed.md, "CPUs without VNNI"); the other 14 go the same way on both.
+    The same on a CPU without VNNI, where the int8 weights run unsigned (`assistant/int8.py`); signed, its saturating
+    kernels answered "Which airport in Tripoli was hit by drone strikes?" at 0.61.
     """
     refused = {q["id"] for q in ONTOPIC if newswire_answers[q["id"]].refused}
     assert len(ONTOPIC) == 15
-    assert refused - {"ot-airport"} == {"ot-qatar-drones", "ot-dalaland-age", "ot-wagner-commander", "ot-ambassador",
-                                        "ot-drones-lost", "ot-advisors-count"}, "not as measured: update this and README"
+    assert refused == {"ot-qatar-drones", "ot-dalaland-age", "ot-wagner-commander", "ot-ambassador", "ot-airport",
+                       "ot-drones-lost", "ot-advisors-count"}, "not as measured: update this and README"
     for q in ONTOPIC:
         assert_well_formed(newswire_assistant, newswire_answers[q["id"]])

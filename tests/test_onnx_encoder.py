@@ -195,11 +195,11 @@ def news_reference() -> np.ndarray:
 def test_default_int8_close_to_torch_on_news(int8: OnnxEncoder, news_reference: np.ndarray) -> None:
     """The default encoder as the index runs it (onnx-int8, one text per run) against sentence-transformers.
 
-    Measured: min 0.9895, median 0.9937 on a CPU with AVX-512 VNNI; min 0.9857, median 0.9915 on one with AVX2 only,
-    whose int8 kernels saturate (docs/speed.md, "CPUs without VNNI"). A broken export scores far lower."""
+    Measured: min 0.9895, median 0.9937, on a CPU with AVX-512 VNNI and on one with AVX2 only (whose int8 kernels
+    saturate: there the weights run unsigned, `assistant/int8.py`; signed they gave 0.9857 and 0.9915)."""
     assert len(NEWS) == 40
     cos = cosines(int8.encode(NEWS), news_reference)
-    assert cos.min() >= 0.985 and np.median(cos) >= 0.991
+    assert cos.min() >= 0.985 and np.median(cos) >= 0.992
 
 
 def test_int8_vector_does_not_depend_on_the_batch(int8: OnnxEncoder) -> None:

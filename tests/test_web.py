@@ -109,8 +109,8 @@ def test_ui_fetch_handler_adds_a_page_and_reports_a_failure(writable, server, mo
 
     monkeypatch.setattr("assistant.ingest.sources.Fetcher", lambda: Fetcher(timeout=0.5, delay=0.0))
     listing, upload, remove, fetch = sources.sources_ui(writable)
-    status, box, table, summary, _, originals = fetch(server.url("/news/ferry.html"), False)
-    assert status.startswith("✓") and box == "" and "Ferry strike strands holiday travellers" in originals
+    status, box, cleared, table, summary, _, originals = fetch(server.url("/news/ferry.html"), False)
+    assert status.startswith("✓") and box == "" and cleared == "" and "Ferry strike strands holiday travellers" in originals
     assert f'href="{server.url("/news/ferry.html")}"' in originals
     status, box, *_ = fetch(server.url("/report.pdf"), False)
     assert status.startswith("✗") and "application/pdf" in status and box == server.url("/report.pdf")

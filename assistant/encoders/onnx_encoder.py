@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import int8
 from ..atomic import replacing
 from ..errors import AssistantError
 from .base import MAX_TOKENS, MODEL_DIM, MODEL_NAME, model_path
@@ -170,7 +171,7 @@ class OnnxEncoder:
         self._lock = threading.Lock()
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = 1
-        self.session = ort.InferenceSession(str(self.path), opts, providers=["CPUExecutionProvider"])
+        self.session = int8.session(self.path, opts, quantized)  # unsigned weights where int8 kernels saturate
         self.tokenizer = Tokenizer.from_file(str(model_path() / "tokenizer.json"))
         # tokenizer.json ships with 128-token truncation and fixed 128 padding; match sentence-transformers
         # instead: truncate at MAX_TOKENS, and pad each batch only to its longest text (in `_encode_batch`).

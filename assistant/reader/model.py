@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import int8
 from ..errors import AssistantError, ModelMissingError
 from ..index.checksums import full_hash
 from .encoding import MAX_LEN, RECIPE, Encoded, batch_arrays, encode_many
@@ -71,7 +72,7 @@ class Reader:
                 opts = ort.SessionOptions()
                 opts.intra_op_num_threads = self.threads
                 opts.log_severity_level = 3
-                self._session = ort.InferenceSession(str(self.path), opts, providers=["CPUExecutionProvider"])
+                self._session = int8.session(self.path, opts)  # unsigned weights where int8 kernels saturate
             return self._session
 
     @classmethod

@@ -1,0 +1,86 @@
+"""Dynamic-int8 ONNX models (the encoder, the reader) computing the same integers on every x86 CPU.
+
+Their weights are signed 8-bit. With VNNI (`vpdpbusd`) onnxruntime multiplies the unsigned 8-bit activations by
+them into 32-bit sums; without it (AVX2 only) it uses `vpmaddubsw`, whose 16-bit pair sums saturate, and the
+results drift: on the VM of 2026-12-07 the encoder's vectors against torch fell from cosine median 0.9937 to
+0.9915, and the reader answered an on-topic question VNNI machines refuse. Shifting every weight and its zero point
+by 128 into unsigned 8-bit keeps each product's integer, (w + 128) - 128 = w, and onnxruntime then takes its
+u8 × u8 kernels, which widen before they add: the same sums as VNNI, so the same vectors and answers (measured:
+0.9937 again). The file on disk, and its checksum, stay as shipped. (The index's own int8 row scan avoids the
+same saturation by its query's range: `index/scan.py`.)
+"""
+from __future__ import annotations
+
+import os
+import platform
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+# op type -> (input index of its weight, input index of the weight's zero point)
+WEIGHTS = {"MatMulInteger": (1, 3), "DynamicQuantizeMatMul": (1, 3), "QAttention": (1, 7)}
+SCALES = {"MatMulInteger": None, "DynamicQuantizeMatMul": 2, "QAttention": 4}  # where a missing zero point's shape is
+
+
+@lru_cache(maxsize=1)
+def saturates() -> bool:
+    """True on an x86 CPU without VNNI, where signed 8-bit weights lose precision (Linux: /proc/cpuinfo's flags).
+    ASSISTANT_INT8_WEIGHTS=u8 or =s8 overrides the detection."""
+    forced = os.environ.get("ASSISTANT_INT8_WEIGHTS", "")
+    if forced in ("u8", "s8"):
+        return forced == "u8"
+    if platform.machine().lower() not in ("x86_64", "amd64"):
+        return False
+    try:
+        flags = next((line for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("flags")), "")
+    except OSError:
+        return False
+    return bool(flags) and not {"avx512_vnni", "avx_vnni"} & set(flags.split())
+
+
+def session(path: str | os.PathLike, options: Any, quantized: bool = True) -> Any:
+    """An onnxruntime CPU session of the model at `path`; a `quantized` one with its weights unsigned where this
+    CPU would saturate."""
+    import onnxruntime as ort
+
+    model: str | bytes = str(path)
+    if quantized and saturates():
+        model = unsigned(Path(path))
+    return ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
+
+
+def unsigned(path: Path) -> bytes:
+    """The model with every signed 8-bit GEMM weight (and zero point) moved to unsigned 8-bit by +128."""
+    import numpy as np
+    import onnx
+    from onnx import TensorProto, numpy_helper
+
+    model = onnx.load(str(path))
+    inits = {t.name: t for t in model.graph.initializer}
+    done: set[str] = set()
+
+    def shift(name: str) -> None:
+        tensor = inits[name]
+        if name not in done and tensor.data_type == TensorProto.INT8:
+            values = numpy_helper.to_array(tensor).astype(np.int16) + 128
+            tensor.CopyFrom(numpy_helper.from_array(values.astype(np.uint8), name))
+        done.add(name)
+
+    for node in model.graph.node:
+        w, zp = WEIGHTS.get(node.op_type, (0, 0))
+        weight = inits.get(node.input[w]) if node.op_type in WEIGHTS else None
+        if weight is None or (weight.data_type != TensorProto.INT8 and node.input[w] not in done):
+            continue  # not a GEMM with a stored weight, or one already unsigned
+        shift(node.input[w])
+        if len(node.input) > zp and node.input[zp] in inits:
+            shift(node.input[zp])
+            continue
+        scale = SCALES[node.op_type]
+        shape = () if scale is None else numpy_helper.to_array(inits[node.input[scale]]).shape
+        name = f"{node.input[w]}_u8_zero_point"
+        if name not in inits:
+            inits[name] = numpy_helper.from_array(np.full(shape, 128, np.uint8), name)
+            model.graph.initializer.append(inits[name])
+        node.input.extend([""] * (zp + 1 - len(node.input)))
+        node.input[zp] = name
+    return model.SerializeToString()
