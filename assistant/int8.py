@@ -67,17 +67,21 @@ def unsigned(path: Path) -> bytes:
         done.add(name)
 
     for node in model.graph.node:
-        w, zp = WEIGHTS.get(node.op_type, (0, 0))
-        weight = inits.get(node.input[w]) if node.op_type in WEIGHTS else None
-        if weight is None or (weight.data_type != TensorProto.INT8 and node.input[w] not in done):
-            continue  # not a GEMM with a stored weight, or one already unsigned
-        shift(node.input[w])
-        if len(node.input) > zp and node.input[zp] in inits:
-            shift(node.input[zp])
+        if node.op_type not in WEIGHTS:
+            continue
+        w, zp = WEIGHTS[node.op_type]
+        weight, point = node.input[w], node.input[zp] if len(node.input) > zp else ""
+        if weight not in inits or (point and point not in inits):
+            continue  # a weight or zero point computed at run time: left as it is
+        if inits[weight].data_type != TensorProto.INT8 and weight not in done:
+            continue  # unsigned already
+        shift(weight)
+        if point:
+            shift(point)
             continue
         scale = SCALES[node.op_type]
         shape = () if scale is None else numpy_helper.to_array(inits[node.input[scale]]).shape
-        name = f"{node.input[w]}_u8_zero_point"
+        name = f"{weight}_u8_zero_point"
         if name not in inits:
             inits[name] = numpy_helper.from_array(np.full(shape, 128, np.uint8), name)
             model.graph.initializer.append(inits[name])

@@ -1,6 +1,8 @@
 """Signed int8 weights moved to unsigned: the same integers, computed exactly on any x86 CPU."""
 from __future__ import annotations
 
+import platform
+
 import numpy as np
 import onnx
 import onnxruntime as ort
@@ -64,7 +66,7 @@ def test_which_cpus_get_unsigned_weights(monkeypatch):
             assert int8.saturates() is expected
         monkeypatch.delenv("ASSISTANT_INT8_WEIGHTS")
         int8.saturates.cache_clear()
-        flags = open("/proc/cpuinfo").read() if int8.platform.machine() in ("x86_64", "AMD64") else ""
+        flags = open("/proc/cpuinfo").read() if platform.machine() in ("x86_64", "AMD64") else ""
         assert int8.saturates() is (bool(flags) and "vnni" not in flags)
     finally:
         int8.saturates.cache_clear()

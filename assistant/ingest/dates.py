@@ -33,7 +33,10 @@ def _iso(year: int, month: int, day: int) -> str | None:
 
 def header_date(text: str, head: int = 300) -> str | None:
     """A "26-FEB-1987" header in the first `head` characters."""
-    m = _HEADER.search(text[:head])
+    return _header_iso(_HEADER.search(text[:head]))
+
+
+def _header_iso(m: re.Match | None) -> str | None:
     if not m or m.group("month").lower() not in MONTHS:
         return None
     return _iso(int(m.group("year")), MONTHS[m.group("month").lower()], int(m.group("day")))
@@ -46,10 +49,7 @@ def leading_date(value: str) -> str | None:
     m = _ISO_START.match(value)
     if m:
         return _iso(int(m.group("year")), int(m.group("month")), int(m.group("day")))
-    m = _HEADER.match(value.strip())
-    if m and m.group("month").lower() in MONTHS:
-        return _iso(int(m.group("year")), MONTHS[m.group("month").lower()], int(m.group("day")))
-    return None
+    return _header_iso(_HEADER.match(value.strip()))
 
 
 def dateline(text: str, head: int = 600) -> tuple[int | None, int, int] | None:

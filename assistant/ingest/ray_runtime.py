@@ -45,8 +45,7 @@ def local_auth() -> None:
     the machine then present to every cluster, and warns about it on every run. Ray reads the mode when it is
     imported, so this applies only before that, and never over the user's own RAY_AUTH_MODE or token."""
     if "ray" not in sys.modules and "RAY_AUTH_MODE" not in os.environ:
-        os.environ["RAY_AUTH_MODE"] = "token"
-        os.environ.setdefault("RAY_AUTH_TOKEN", secrets.token_hex(16))
+        os.environ.update(token_env(os.environ.get("RAY_AUTH_TOKEN")))
 
 
 def start(address: str | None = None, num_cpus: int | None = None) -> bool:

@@ -57,19 +57,23 @@ def sources_ui(assistant: Assistant, access: Access = Access(), hooks: Hooks = H
         return (render.article_rows(rows), summary, gr.update(choices=choices, value=None),
                 render.article_links_html(rows))
 
+    def _relisted(allowed: bool = True):
+        """What a write (or a refused one) sends back after its own outputs: the filter cleared, the listing."""
+        return ("", *_listing("", allowed))
+
     def fetch(url: str, is_feed: bool, request: gr.Request | None = None):
         """Fetch a page (or a feed and its linked pages) the user typed, and add it; errors per item."""
         if refusal := refused(request, "fetch"):
-            return _status([f"✗ {refusal}"]), url, "", *listing("", request)
+            return _status([f"✗ {refusal}"]), url, *_relisted(access.may_read(request))
         with hooks.working():
             return _fetch(url, is_feed)
 
     def _fetch(url: str, is_feed: bool):
         url = (url or "").strip()
         if not url:
-            return _status(["Type the http(s) address of a page or feed."]), url, "", *_listing()
+            return _status(["Type the http(s) address of a page or feed."]), url, *_relisted()
         if not is_url(url):
-            return _status([f"✗ {url[:200]}: only http:// and https:// addresses can be fetched"]), url, "", *_listing()
+            return _status([f"✗ {url[:200]}: only http:// and https:// addresses can be fetched"]), url, *_relisted()
         lines: list[str] = []
         try:
             articles, errors = load_sources([url], feed=bool(is_feed))
@@ -85,11 +89,11 @@ def sources_ui(assistant: Assistant, access: Access = Access(), hooks: Hooks = H
             else:
                 lines.insert(0, f"✓ {url[:200]}: {result.added} new, {result.updated} updated, "
                                 f"{result.unchanged} unchanged ({result.chunks} passages embedded)")
-        return _status(lines or ["Nothing found at that address."]), "" if articles else url, "", *_listing()
+        return _status(lines or ["Nothing found at that address."]), "" if articles else url, *_relisted()
 
     def upload(paths, request: gr.Request | None = None):
         if refusal := refused(request, "upload"):
-            return _status([f"✗ {refusal}"]), None, "", *listing("", request)
+            return _status([f"✗ {refusal}"]), None, *_relisted(access.may_read(request))
         with hooks.working():
             return _upload(paths)
 
@@ -98,7 +102,7 @@ def sources_ui(assistant: Assistant, access: Access = Access(), hooks: Hooks = H
         lines: list[str] = []
         if len(paths) > MAX_UPLOAD_FILES:
             lines.append(f"✗ {len(paths)} files: upload at most {MAX_UPLOAD_FILES} at a time.")
-            return _status(lines), None, "", *_listing()
+            return _status(lines), None, *_relisted()
         articles, names = [], []
         for path in paths:
             name = Path(path).name  # the original basename (Gradio keeps it); never a path
@@ -127,23 +131,23 @@ def sources_ui(assistant: Assistant, access: Access = Access(), hooks: Hooks = H
                                 f"{result.unchanged} unchanged ({result.chunks} passages embedded)")
         if not lines:
             lines.append("No files received.")
-        return _status(lines), None, "", *_listing()
+        return _status(lines), None, *_relisted()
 
     def remove(article_id: str | None, request: gr.Request | None = None):
         if refusal := refused(request, "remove"):
-            return _status([f"✗ {refusal}"]), "", *listing("", request)
+            return _status([f"✗ {refusal}"]), *_relisted(access.may_read(request))
         with hooks.working():
             return _remove(article_id)
 
     def _remove(article_id: str | None):
         if not article_id:
-            return _status(["Choose an article to remove."]), "", *_listing()
+            return _status(["Choose an article to remove."]), *_relisted()
         try:
             removed = assistant.remove(article_id)
         except AssistantError as exc:
-            return _status([f"✗ {exc}"]), "", *_listing()
+            return _status([f"✗ {exc}"]), *_relisted()
         msg = f"✓ removed {article_id}" if removed else f"✗ no article with id {article_id}"
-        return _status([msg]), "", *_listing()
+        return _status([msg]), *_relisted()
 
     return listing, upload, remove, fetch
 
