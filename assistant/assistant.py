@@ -16,11 +16,11 @@ from .ingest.fetch import Fetcher
 from .ingest.sources import load_run
 from .reader import shipped
 from .search import Weights, check_query, search
-from .search.rerank import DEPTH as RERANK_DEPTH
+from .search.rerank import Rerank
 from .search.rerank import rerank as rerank_passages
 from .search.when import When, parse_when, recency_bonus
 from .types import Answer, Article, Passage
-from .validate import check_filter_types
+from .validate import check_filter_types, check_k
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +29,7 @@ class Assistant:
     """`Assistant.open("index")` then `.add(articles)`, `.search(query)`, `.ask(question, history)`."""
 
     def __init__(self, index: Index, generator: Generator | None = None, weights: Weights = Weights(),
-                 rerank: bool = False):
+                 rerank: bool | None = None):
         self.index = index
         self.rerank = rerank
         self.generator = generator or ExtractiveGenerator()
@@ -41,13 +41,15 @@ class Assistant:
     def open(cls, path: str | os.PathLike = "index", encoder: str | Encoder | None = None,
              chunking: ChunkSettings | None = None, generator: Generator | None = None, create: bool = True,
              lock_timeout: float | None = None, weights: Weights = Weights(),
-             tuning: ReaderTuning | Tuning | None = None, rerank: bool = False, read_only: bool = False) -> Assistant:
+             tuning: ReaderTuning | Tuning | None = None, rerank: bool | None = None, read_only: bool = False) -> Assistant:
         """Open the index at `path`, creating an empty one when missing (with `create=False`, an `IndexMissingError`).
 
         `encoder`: a registered name or an `Encoder` object, for a new index. `weights` tune retrieval; `tuning`
         the answers: a `ReaderTuning` for the reader (the default), a `Tuning` for the reader-free extractive
         composer (ignored when a `generator` is given). Writers wait up to `lock_timeout` seconds
-        (default `ASSISTANT_LOCK_TIMEOUT` or 600) for another writer. `read_only=True` opens an existing index
+        (default `ASSISTANT_LOCK_TIMEOUT` or 600) for another writer. `rerank`: None (the default) lets the reader
+        reorder the first passages of `search` but not those `ask` reads (its answers measured no better for the
+        time it costs, README "Reranking"); True both, False neither. `read_only=True` opens an existing index
         for serving only (several app replicas beside one writer): each search sees the newest published generation.
         """
         index = Index(path, encoder=encoder, chunking=chunking, lock_timeout=lock_timeout, create=create,
@@ -107,40 +109,42 @@ class Assistant:
                mode: str = "hybrid", rerank: bool | None = None, when: bool = True) -> list[Passage]:
         """The k best passages. Without an explicit date filter, a time phrase in `query` ("in 2019", "last
         week", "latest") becomes a date filter or a recency preference (`search/when.py`; `when=False`: never).
-        `rerank=True` reorders the top 20 by the reader (slower; see README for when it helps)."""
+        `rerank` (default: the assistant's setting) lets the reader reorder the first two (README, "Reranking")."""
+        k = check_k(k)
+        reranked = (self.rerank is not False if rerank is None else rerank) and mode == "hybrid" and k > 0
+        found = self._search(query, max(k, Rerank.depth) if reranked else k, filters, mode, when)
+        if reranked:
+            query = check_query(query)
+            found = rerank_passages(query, found, shipped(), self.index.snapshot.lexical.term_weights(query))
+        return found[:k]
+
+    def _search(self, query: str, k: int, filters: Mapping[str, object] | None, mode: str,
+                when: bool) -> list[Passage]:
         filters = check_filter_types(filters) or None
         if not when or (filters and (filters.get("date_from") or filters.get("date_to"))):
-            return self._search(query, k, filters, mode, rerank)
+            return search(self.index, query, k=k, filters=filters, mode=mode, weights=self.weights)
         newest = self.index.store.newest_date()
         if newest is None:  # no article is dated: time phrases are just words of the question
-            return self._search(query, k, filters, mode, rerank)
+            return search(self.index, query, k=k, filters=filters, mode=mode, weights=self.weights)
         asked = parse_when(query, newest) if isinstance(query, str) else When()
         wanted = {**(filters or {}), **asked.filters} if asked.filters else filters
         n = max(k * 3, 10) if asked.recency else k
-        pool = self._search(query, n, wanted, mode, rerank)
+        pool = search(self.index, query, k=n, filters=wanted, mode=mode, weights=self.weights)
         if not pool and asked.filters:  # nothing in that range: the phrase was part of the topic ("the 1990 law")
-            pool = self._search(query, n, filters, mode, rerank)
+            pool = search(self.index, query, k=n, filters=filters, mode=mode, weights=self.weights)
         if not asked.recency:
             return pool
         for p in pool:
             p.score = round(p.score + recency_bonus(p.date, newest), 4)
         return sorted(pool, key=lambda p: -p.score)[:k]
 
-    def _search(self, query: str, k: int, filters: Mapping[str, object] | None, mode: str,
-                rerank: bool | None) -> list[Passage]:
-        if not (self.rerank if rerank is None else rerank) or mode != "hybrid":
-            return search(self.index, query, k=k, filters=filters, mode=mode, weights=self.weights)
-        query = check_query(query)
-        found = search(self.index, query, k=max(k, RERANK_DEPTH), filters=filters, mode=mode, weights=self.weights)
-        weights = self.index.snapshot.lexical.term_weights(query)
-        return rerank_passages(query, found, shipped(), weights)[:k]
-
     def ask(self, question: str, history: Sequence[Mapping[str, str]] | None = None,
             filters: Mapping[str, object] | None = None, generator: Generator | None = None,
             on_token: Callable[[str], None] | None = None) -> Answer:
         """`generator` overrides the assistant's for this question; `on_token` receives a language model's draft."""
         context = with_chat(self.context, on_token=on_token)
-        return answer(question, history, filters, lambda q, k, f: self.search(q, k=k, filters=f),
+        rerank = bool(self.rerank)  # by default `ask` reads the passages in retrieval's order
+        return answer(question, history, filters, lambda q, k, f: self.search(q, k=k, filters=f, rerank=rerank),
                       generator or self.generator, context)
 
     def article(self, article_id: str) -> Article | None:

@@ -221,7 +221,7 @@ def parser() -> argparse.ArgumentParser:
 
     def rerank(p: argparse.ArgumentParser) -> None:
         p.add_argument("--rerank", action=argparse.BooleanOptionalAction, default=None,
-                       help="reorder the top passages with the reader (slower; off by default, see README)")
+                       help="let the reader reorder the first passages (search: on by default; ask: off by default; see README)")
 
     p = add("index", cmd_index, "add files or folders of articles (default: seeds/)")
     p.add_argument("paths", nargs="*")

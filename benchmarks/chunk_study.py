@@ -40,7 +40,7 @@ def main() -> None:
         h = {1: 0, 5: 0, 10: 0}
         mrr = 0.0
         for q in qs:
-            ranks = [i for i, p in enumerate(a.search(q["question"], k=10))
+            ranks = [i for i, p in enumerate(a.search(q["question"], k=10, rerank=False))
                      if p.article_id == q["article_id"] and p.start <= q["answer_start"] < p.end]
             if ranks:
                 mrr += 1 / (ranks[0] + 1)

@@ -131,7 +131,7 @@ def crafted(a: Assistant, qs, scorer) -> dict:
     missed: list[str] = []
     elsewhere: list[str] = []
     for q in qs:
-        passages = a.search(q["question"], k=6)
+        passages = a.search(q["question"], k=6, rerank=False)
         good = [i for i, p in enumerate(passages) if holds(p, q)]
         evidence = q["evidence"][0]
         if not good or len(evidence.split()) < 4:

@@ -102,7 +102,9 @@ def add_arguments(sub) -> None:
                    help="default: quotes by the overlap scorer, its best six ordered by the reader, refusal by the "
                         "answerability model over both, short answers by the reader; reader: quotes, refusal and short "
                         "answers by the reader alone; overlap: the overlap scorer without the reader")
-    p.add_argument("--rerank", action="store_true", help="rerank passages with the reader (search and ask)")
+    p.add_argument("--rerank", action=argparse.BooleanOptionalAction, default=None,
+                   help="let the reader reorder the first passages of search and ask (default: as the product does, "
+                        "search only); --no-rerank: neither")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=run_cli, opens_index=False)
 
