@@ -63,7 +63,7 @@ def rerank(question: str, passages: Sequence[Passage], reader: Reader, term_weig
            tuning: Rerank = Rerank()) -> list[Passage]:
     """The first `tuning.depth` passages reordered by `fused`, then the rest in retrieval order.
 
-    Each passage keeps its retrieval `score`: the order within the head is the reader's, the scale is retrieval's.
+    Each passage keeps its retrieval `score`: the head's order is the fused one, the scale is retrieval's.
     """
     head, tail = list(passages[:tuning.depth]), list(passages[tuning.depth:])
     if len(head) < 2:
