@@ -5,9 +5,10 @@ whether each holds a gold answer, and the reader's logits for the three sentence
 question's terms, read as one batch. On `train` questions a logistic regression of "holds the answer" on
 (retrieval score, its gap to the first, best reader logit, 1 / (1 + rank)) is fitted for each (depth, sentences per
 passage); the setting kept is the best train hit@1 among those reading at most MAX_READS sentences, so that a reranked
-search stays near the issue's 60 ms at 100k chunks (README, "Reranking"). hit@1 is reported on `test` questions,
-all 2,067 paragraphs as the corpus. The product reads depth × sentences as one batch, so its logits differ from
-these by int8's batch dependence (≤ ~0.3); `assistant eval` gives the product's own hit@1.
+search stays under the issue's 60 ms at 100k chunks on 2 cores, CPUs without VNNI included (README, "Reranking").
+hit@1 is reported on `test` questions, all 2,067 paragraphs as the corpus. The product reads depth × sentences as
+one batch, so its logits differ from these by int8's batch dependence (≤ ~0.3); `assistant eval` gives the
+product's own hit@1.
 
     python benchmarks/rerank_study.py --index /tmp/squad-idx --n 800
 """
@@ -30,7 +31,7 @@ from assistant.search.rerank import best_logits, fused, reads
 ROOT = Path(__file__).resolve().parent.parent
 SQUAD = ROOT.parent / "shared" / "data" / "squad-dev"
 DEPTH, PER = 5, 3
-MAX_READS = 4
+MAX_READS = 2
 
 
 def collect(index: str, n: int) -> dict:

@@ -23,8 +23,8 @@ class Rerank:
     (retrieval score, its gap to the first passage's, best reader logit, 1 / (1 + rank)) and a bias."""
 
     depth: int = 2
-    per_passage: int = 2
-    weights: tuple[float, float, float, float, float] = (0.986, 7.42, 0.675, 3.119, -3.277)
+    per_passage: int = 1
+    weights: tuple[float, float, float, float, float] = (1.085, 7.5, 0.537, 3.273, -3.277)
 
 
 def reads(question: str, passages: Sequence[Passage], term_weights: Mapping[str, float],
