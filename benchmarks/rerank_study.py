@@ -26,7 +26,7 @@ from assistant import Assistant
 from assistant.eval.qa import in_split, load_qa, select
 from assistant.eval.runner import prepare
 from assistant.reader import shipped
-from assistant.search.rerank import best_logits, fused, reads
+from assistant.search.rerank import best_logits, features, fused, reads
 
 ROOT = Path(__file__).resolve().parent.parent
 SQUAD = ROOT.parent / "shared" / "data" / "squad-dev"
@@ -56,13 +56,13 @@ def collect(index: str, n: int) -> dict:
     return data
 
 
-def features(row: dict, depth: int, per: int) -> tuple[np.ndarray, np.ndarray]:
+def passages(row: dict, depth: int, per: int) -> tuple[list[float], np.ndarray, np.ndarray]:
+    """The first `depth` passages as the product would see them reading `per` sentences of each: retrieval
+    scores, best reader logits, and which hold the answer."""
     n = min(depth, len(row["scores"]))
     kept = [(i, g) for i, r, g in row["reads"] if i < n and r < per]
     best = best_logits([g for _, g in kept], [i for i, _ in kept], n)
-    s = np.asarray(row["scores"][:n], dtype=np.float64)
-    X = np.stack([s, s - s[0], np.where(np.isfinite(best), best, -20.0), 1 / (1 + np.arange(n))], 1)
-    return X, np.asarray(row["gold"][:n], dtype=bool)
+    return row["scores"][:n], best, np.asarray(row["gold"][:n], dtype=bool)
 
 
 def hit1(rows: list[dict], depth: int, per: int, w: tuple[float, ...] | None) -> float:
@@ -73,16 +73,16 @@ def hit1(rows: list[dict], depth: int, per: int, w: tuple[float, ...] | None) ->
         if w is None:
             hits += row["gold"][0]
             continue
-        X, y = features(row, depth, per)
-        z = fused(X[:, 0], X[:, 2], w)
-        hits += bool(y[int(np.argmax(z))])
+        scores, best, gold = passages(row, depth, per)
+        hits += bool(gold[int(np.argmax(fused(scores, best, w)))])
     return hits / len(rows)
 
 
 def fit(rows: list[dict], depth: int, per: int) -> tuple[float, ...]:
     from sklearn.linear_model import LogisticRegression
 
-    X, y = zip(*(features(r, depth, per) for r in rows if len(r["scores"]) > 1))
+    got = [passages(r, depth, per) for r in rows if len(r["scores"]) > 1]
+    X, y = [features(scores, best) for scores, best, _ in got], [gold for *_, gold in got]
     lr = LogisticRegression(C=10, max_iter=2000).fit(np.concatenate(X), np.concatenate(y))
     return tuple(round(float(v), 3) for v in [*lr.coef_[0], lr.intercept_[0]])
 

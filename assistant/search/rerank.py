@@ -51,12 +51,17 @@ def best_logits(logits: Sequence[float] | np.ndarray, owner: Sequence[int], n: i
     return best
 
 
+def features(scores: Sequence[float], best: np.ndarray) -> np.ndarray:
+    """One row per passage: retrieval score, its gap to the first's, best reader logit (-20 when nothing was read:
+    a hopeless passage), 1 / (1 + rank). What `fused` weighs and `benchmarks/rerank_study.py` fits on."""
+    s = np.asarray(scores, dtype=np.float64)
+    reading = np.where(np.isfinite(best), best, -20.0)
+    return np.stack([s, s - s[0], reading, 1 / (1 + np.arange(len(s)))], 1)
+
+
 def fused(scores: Sequence[float], best: np.ndarray, weights: Sequence[float]) -> np.ndarray:
     """The fitted combination each passage is ordered by."""
-    s = np.asarray(scores, dtype=np.float64)
-    rank = 1 / (1 + np.arange(len(s)))
-    reading = np.where(np.isfinite(best), best, -20.0)
-    return weights[0] * s + weights[1] * (s - s[0]) + weights[2] * reading + weights[3] * rank + weights[4]
+    return features(scores, best) @ np.asarray(weights[:4], dtype=np.float64) + weights[4]
 
 
 def rerank(question: str, passages: Sequence[Passage], reader: Reader, term_weights: Mapping[str, float],
