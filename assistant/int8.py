@@ -6,7 +6,8 @@ results drift: on the VM of 2026-12-07 the encoder's vectors against torch fell 
 0.9915, and the reader answered an on-topic question VNNI machines refuse. Shifting every weight and its zero point
 by 128 into unsigned 8-bit keeps each product's integer, (w + 128) - 128 = w, and onnxruntime then takes its
 u8 × u8 kernels, which widen before they add: the same sums as VNNI, so the same vectors and answers (measured:
-0.9937 again). The file on disk, and its checksum, stay as shipped. (The index's own int8 row scan avoids the
+0.9937 again). The file on disk, and its checksum, stay as shipped; the encoder, whose 58 MB file takes ~1 s to
+shift, keeps a shifted copy in its model cache (a name marked `U8`) and loads that. (The index's own int8 row scan avoids the
 same saturation by its query's range: `index/scan.py`.)
 """
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 
 # op type -> (input index of its weight, input index of the weight's zero point)
 WEIGHTS = {"MatMulInteger": (1, 3), "DynamicQuantizeMatMul": (1, 3), "QAttention": (1, 7)}
+U8 = "-u8"  # the mark, before the suffix, of a model file whose weights `unsigned` moved already
 SCALES = {"MatMulInteger": None, "DynamicQuantizeMatMul": 2, "QAttention": 4}  # where a missing zero point's shape is
 
 
@@ -40,11 +42,11 @@ def saturates() -> bool:
 
 def session(path: str | os.PathLike, options: Any, quantized: bool = True) -> Any:
     """An onnxruntime CPU session of the model at `path`; a `quantized` one with its weights unsigned where this
-    CPU would saturate."""
+    CPU would saturate (a file marked `U8` has them unsigned already)."""
     import onnxruntime as ort
 
     model: str | bytes = str(path)
-    if quantized and saturates():
+    if quantized and saturates() and not Path(path).stem.endswith(U8):
         model = unsigned(Path(path))
     return ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
 

@@ -1,6 +1,8 @@
 """The ONNX encoders must give the reference (sentence-transformers on torch) vectors, on the real model."""
 from __future__ import annotations
 
+import shutil
+
 import numpy as np
 import pytest
 
@@ -173,7 +175,6 @@ def test_a_model_in_the_shared_cache_is_linked_not_rebuilt(tmp_path, fp32, monke
 
 def test_relative_cache_folders(tmp_path, fp32, monkeypatch):
     # the quantiser runs in a child process with another working folder: relative paths must not reach it
-    import shutil
 
     from assistant.encoders import onnx_encoder
 
@@ -182,9 +183,40 @@ def test_relative_cache_folders(tmp_path, fp32, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("ASSISTANT_MODEL_CACHE", "shared")
     path = onnx_encoder.ensure_onnx("index/models", quantized=True)
-    assert path == (tmp_path / "index" / "models" / path.name) and path.name.endswith("-int8.onnx")
+    assert path == (tmp_path / "index" / "models" / path.name) and "-int8" in path.name
     assert (tmp_path / "shared" / path.name).exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["index", "shared"]  # nothing dropped in the cwd
+
+
+@pytest.mark.parametrize("weights", ["u8", "s8"])
+def test_an_unsigned_copy_is_cached_where_int8_kernels_saturate(tmp_path, int8, monkeypatch, weights):
+    """Made once in the machine's model cache (a Ray job's actors each opened a new index's models, ~1 s each)."""
+    from assistant import int8 as int8_weights
+    from assistant.encoders import onnx_encoder
+
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    signed = onnx_encoder.shared_cache() / int8.path.name.replace("-u8", "")
+    for model in (signed, signed.with_name(signed.name.replace("-int8", ""))):
+        shutil.copyfile(model, shared / model.name)  # exported already: only the unsigned copy may be made
+    monkeypatch.setenv("ASSISTANT_MODEL_CACHE", str(shared))
+    monkeypatch.setenv("ASSISTANT_INT8_WEIGHTS", weights)
+    int8_weights.saturates.cache_clear()
+    try:
+        first = OnnxEncoder(quantized=True, cache_dir=tmp_path / "index")
+        if weights == "s8":
+            assert first.path.name == signed.name
+            return
+        assert first.path.name == signed.name.replace(".onnx", "-u8.onnx")
+        assert first.path.read_bytes() == int8_weights.unsigned(signed)
+        assert (shared / first.path.name).stat().st_ino == first.path.stat().st_ino  # one copy per machine
+        monkeypatch.setattr(int8_weights, "unsigned", lambda path: pytest.fail(f"{path} shifted again"))
+        again = OnnxEncoder(quantized=True, cache_dir=tmp_path / "another-index")
+        assert again.path.name == first.path.name
+        np.testing.assert_array_equal(again.encode(TEXTS[3:6]), first.encode(TEXTS[3:6]))
+        assert not list(shared.glob("*.tmp"))
+    finally:
+        int8_weights.saturates.cache_clear()
 
 
 @pytest.fixture(scope="module")

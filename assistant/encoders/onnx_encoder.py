@@ -78,7 +78,7 @@ def ensure_onnx(cache_dir: str | os.PathLike | None = None, quantized: bool = Fa
     """
     model_dir = model_path()
     stem = f"{MODEL_NAME}-{_fingerprint(model_dir)}-opset{OPSET}-{GRAPH}"
-    name = f"{stem}-int8.onnx" if quantized else f"{stem}.onnx"
+    name = _file_name(stem, quantized)
     cache = Path(cache_dir).expanduser().resolve() if cache_dir else shared_cache()  # the child runs elsewhere
     target = cache / name
     if target.exists():
@@ -99,6 +99,15 @@ def ensure_onnx(cache_dir: str | os.PathLike | None = None, quantized: bool = Fa
     return target
 
 
+def _file_name(stem: str, quantized: bool, unsigned: bool | None = None) -> str:
+    """fp32, int8, or int8 with its weights unsigned where this CPU's int8 kernels saturate (`int8.py`): shifted
+    once here, as a cached file of its own, instead of at every load, where it takes ~1 s (every CLI command, app
+    start and Ray actor)."""
+    if not quantized:
+        return f"{stem}.onnx"
+    return f"{stem}-int8{int8.U8 if (int8.saturates() if unsigned is None else unsigned) else ''}.onnx"
+
+
 def _link_or_copy(source: Path, tmp: Path) -> None:
     os.unlink(tmp)
     try:
@@ -113,17 +122,20 @@ def _build(cache: Path, stem: str, quantized: bool, model_dir: Path) -> Path:
     """Export (and quantise) into `cache` under its lock, each step in a child process (see `_run_child`)."""
     from filelock import FileLock
 
-    fp32, int8 = cache / f"{stem}.onnx", cache / f"{stem}-int8.onnx"
-    target = int8 if quantized else fp32
+    fp32, signed = cache / _file_name(stem, False), cache / _file_name(stem, True, unsigned=False)
+    target = cache / _file_name(stem, quantized)
     if target.exists():
         return target
     with FileLock(str(cache / f"{stem}.lock")):
         if not fp32.exists():  # another process may have finished while we waited for the lock
             with replacing(fp32) as tmp:
                 _run_child("export", str(model_dir), str(tmp))
-        if quantized and not int8.exists():
-            with replacing(int8) as tmp:
+        if quantized and not signed.exists():
+            with replacing(signed) as tmp:
                 _run_child("quantize", str(fp32), str(tmp))
+        if not target.exists():
+            with replacing(target) as tmp:
+                tmp.write_bytes(int8.unsigned(signed))
     return target
 
 
