@@ -25,7 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from assistant import Assistant  # noqa: E402
+from assistant import Assistant, int8  # noqa: E402
 from assistant.ingest import distributed, ray_runtime  # noqa: E402
 from assistant.ingest.ray_head import driver_env, local_head  # noqa: E402
 
@@ -57,6 +57,12 @@ def run_local(data: Path, folder: Path) -> dict:
     seconds = time.perf_counter() - started
     a.close()
     return {"mode": "local (2 cores)", "seconds": seconds, "articles": result.added, "chunks": chunk_count(folder)}
+
+
+def cpu_model() -> str:
+    """The CPU the figures come from (they moved 2.5x between two 2-core VMs; their ratios less)."""
+    lines = Path("/proc/cpuinfo").read_text().splitlines() if Path("/proc/cpuinfo").exists() else []
+    return next((line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")), "unknown")
 
 
 def run_ray(data: Path, folder: Path, cpus: int, commit_every: int) -> list[dict]:
@@ -110,7 +116,7 @@ def main() -> None:
                                                                         args.commit_every)])
     runs = [median_run([t[i] for t in trials]) for i in range(5)]
     local, first1, one, first2, two = runs
-    summary = {"n": args.n, "cores": os.cpu_count(), "runs": runs,
+    summary = {"n": args.n, "cores": os.cpu_count(), "cpu": cpu_model(), "vnni": not int8.saturates(), "runs": runs,
                "ray_2_vs_local": two["articles_per_s"] / local["articles_per_s"],
                "scaling_1_to_2": two["articles_per_s"] / one["articles_per_s"],
                "first_job": {"ray_2_vs_local": first2["articles_per_s"] / local["articles_per_s"],
