@@ -6,9 +6,9 @@ results drift: on the VM of 2026-12-07 the encoder's vectors against torch fell 
 0.9915, and the reader answered an on-topic question VNNI machines refuse. Shifting every weight and its zero point
 by 128 into unsigned 8-bit keeps each product's integer, (w + 128) - 128 = w, and onnxruntime then takes its
 u8 × u8 kernels, which widen before they add: the same sums as VNNI, so the same vectors and answers (measured:
-0.9937 again). The file on disk, and its checksum, stay as shipped; the encoder, whose 58 MB file takes ~1 s to
-shift, keeps a shifted copy in its model cache (a name marked `U8`) and loads that. (The index's own int8 row scan avoids the
-same saturation by its query's range: `index/scan.py`.)
+0.9937 again). The shipped files, and their checksums, stay as they are; the encoder, whose 58 MB file takes ~1 s
+to shift, keeps a shifted copy in its model cache (a name marked `U8`) and loads that. (The index's own int8 row
+scan avoids the same saturation by its query's range: `index/scan.py`.)
 """
 from __future__ import annotations
 

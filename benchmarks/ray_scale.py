@@ -116,7 +116,8 @@ def main() -> None:
                                                                         args.commit_every)])
     runs = [median_run([t[i] for t in trials]) for i in range(5)]
     local, first1, one, first2, two = runs
-    summary = {"n": args.n, "cores": os.cpu_count(), "cpu": cpu_model(), "vnni": not int8.saturates(), "runs": runs,
+    summary = {"n": args.n, "cores": os.cpu_count(), "cpu": cpu_model(), "int8_saturates": int8.saturates(),
+               "runs": runs,
                "ray_2_vs_local": two["articles_per_s"] / local["articles_per_s"],
                "scaling_1_to_2": two["articles_per_s"] / one["articles_per_s"],
                "first_job": {"ray_2_vs_local": first2["articles_per_s"] / local["articles_per_s"],

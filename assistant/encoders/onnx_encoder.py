@@ -133,7 +133,7 @@ def _build(cache: Path, stem: str, quantized: bool, model_dir: Path) -> Path:
         if quantized and not signed.exists():
             with replacing(signed) as tmp:
                 _run_child("quantize", str(fp32), str(tmp))
-        if not target.exists():
+        if quantized and target != signed and not target.exists():
             with replacing(target) as tmp:
                 tmp.write_bytes(int8.unsigned(signed))
     return target
