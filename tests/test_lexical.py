@@ -3,12 +3,14 @@ from __future__ import annotations
 
 import math
 
+import bm25s
 import numpy as np
 import pytest
+from bm25s.tokenization import Tokenized
 from rank_bm25 import BM25Okapi
 from rapidfuzz.distance import JaroWinkler, Levenshtein
 
-from assistant.index.lexical import VARIANT_WEIGHT, Lexical
+from assistant.index.lexical import VARIANT_WEIGHT, Lexical, indexed
 from assistant.text.names import is_variant, name_terms, question_names, skeleton
 from assistant.text.tokens import tokenize
 
@@ -294,6 +296,31 @@ def assert_same_index(a: Lexical, b: Lexical):
         assert a.query_terms(query) == b.query_terms(query)
     for term in a.vocab:
         assert a.idf(term) == pytest.approx(b.idf(term))
+
+
+def zipf_rows(n: int = 3000, seed: int = 5) -> list[list[int]]:
+    """Token ids shaped like text: a few very common, most rare, rows of 0-400 tokens, repeats within a row."""
+    rng = np.random.default_rng(seed)
+    return [(rng.zipf(1.3, rng.integers(0, 400)) % 20000).tolist() for _ in range(n)]
+
+
+@pytest.mark.parametrize("rows", [[tokens for tokens in tokenize(DOCS)], zipf_rows()], ids=["news", "zipf"])
+def test_the_numpy_build_is_bm25s_own_index(rows):
+    """`indexed` builds in one pass what `BM25.index` builds row by row: the same arrays, bit for bit."""
+    vocab: dict = {}
+    ids = [[vocab.setdefault(t, len(vocab)) for t in row] for row in rows]
+    vocab = {str(t): i for t, i in vocab.items()}
+    reference = bm25s.BM25()
+    reference.index(Tokenized(ids=ids, vocab=vocab), create_empty_token=False, show_progress=False)
+    flat = np.fromiter((t for row in ids for t in row), dtype="int32")
+    ours = indexed(flat, np.concatenate([[0], np.cumsum([len(row) for row in ids])]), vocab)
+    for key in ("data", "indices", "indptr"):
+        assert ours.scores[key].dtype == reference.scores[key].dtype
+        np.testing.assert_array_equal(ours.scores[key], reference.scores[key])
+    assert ours.scores["num_docs"] == reference.scores["num_docs"] == len(rows)
+    assert ours.vocab_dict == reference.vocab_dict
+    query = ids[1][:3]  # token ids of a row: what a search sums
+    np.testing.assert_array_equal(ours.get_scores(query), reference.get_scores(query))
 
 
 def test_updates_equal_a_fresh_build(tmp_path):
