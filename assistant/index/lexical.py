@@ -119,10 +119,11 @@ class Lexical:
         counts.add(removed_texts, -1).add(texts)
         if not len(row_ids):
             return Lexical(None, row_ids, set(), counts=counts)
-        # Only the terms some row still uses, renumbered: the same terms (and scores) as a fresh build.
-        live, flat = np.unique(flat, return_inverse=True)
-        flat = flat.astype("int32")
-        vocab = {terms[t]: i for i, t in enumerate(live.tolist())}
+        vocab = index  # with nothing removed every term is still used, and numbered as a fresh build numbers it
+        if remove:  # only the terms some row still uses, renumbered: the same terms (and scores) as a fresh build
+            live, flat = np.unique(flat, return_inverse=True)
+            flat = flat.astype("int32")
+            vocab = {terms[t]: i for i, t in enumerate(live.tolist())}
         offsets = np.concatenate([[0], np.cumsum(lengths)])
         return Lexical(indexed(flat, offsets, vocab), row_ids, counts.names(), flat, offsets, counts=counts)
 
