@@ -39,19 +39,29 @@ class FlatBM25(bm25s.BM25):
             raise ValueError(f"FlatBM25 scores like bm25s's 'lucene' method, not {self.method!r}")
         lengths = np.diff(offsets)
         n_rows, n_terms = len(lengths), len(unique_token_ids)
-        row = np.repeat(np.arange(n_rows, dtype="int64"), lengths)
-        pairs, tf = np.unique(np.asarray(flat, dtype="int64") * n_rows + row, return_counts=True)  # by term, row
-        term, rows = np.divmod(pairs, n_rows)
+        # (term, row) keys sorted in place and counted by their runs: a few bytes per token at the writer's peak
+        key = np.asarray(flat).astype("int64")
+        key *= n_rows
+        key += np.repeat(np.arange(n_rows, dtype="int32"), lengths)
+        key.sort()
+        starts = np.flatnonzero(np.concatenate([[True], key[1:] != key[:-1]]))
+        tf = np.diff(np.append(starts, len(key))).astype(self.dtype)
+        term = key[starts]
+        del key, starts
+        rows = (term % n_rows).astype(self.int_dtype)
+        term //= n_rows
         df = np.bincount(term, minlength=n_terms)
         idf = np.log(1 + (n_rows - df + 0.5) / (df + 0.5)).astype(self.dtype)
-        # bm25s's float64 arithmetic, element by element, so that the float32 scores come out the same
-        tf = tf.astype(self.dtype)
-        norm = self.k1 * ((1 - self.b) + self.b * lengths[rows].astype("float64") / lengths.mean())
+        # bm25s's float64 arithmetic (its per-row length factor, then per term), so the float32 scores are the same
+        row_norm = self.k1 * ((1 - self.b) + self.b * lengths.astype("float64") / lengths.mean())
+        score = row_norm[rows]
+        score += tf
+        np.divide(tf, score, out=score)
+        score *= idf[term]
         indptr = np.zeros(n_terms + 1, dtype="int64")
         np.cumsum(df, out=indptr[1:])
         self.nonoccurrence_array = None  # only bm25s's BM25L and BM25+ have one
-        return {"data": (idf[term] * (tf / (norm + tf))).astype(self.dtype), "indices": rows.astype(self.int_dtype),
-                "indptr": indptr, "num_docs": n_rows}
+        return {"data": score.astype(self.dtype), "indices": rows, "indptr": indptr, "num_docs": n_rows}
 
 
 def indexed(flat: np.ndarray, offsets: np.ndarray, vocab: dict[str, int]) -> bm25s.BM25:
@@ -107,7 +117,7 @@ class Lexical:
             raise ValueError("this BM25 generation keeps no token ids; rebuild it with Lexical.build")
         keep = ~np.isin(self.ids, np.fromiter(remove, dtype="int64")) if remove else np.ones(len(self.ids), bool)
         lengths = np.diff(self.offsets)
-        kept = self.tokens[np.repeat(keep, lengths)]
+        kept = self.tokens[np.repeat(keep, lengths)] if remove else self.tokens
         terms = list(self.terms)
         index = dict(self.vocab)
         new = [[index.setdefault(t, len(index)) for t in doc] for doc in tokenize(texts)]
