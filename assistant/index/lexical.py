@@ -44,7 +44,11 @@ class FlatBM25(bm25s.BM25):
         key *= n_rows
         key += np.repeat(np.arange(n_rows, dtype="int32"), lengths)
         key.sort()
-        starts = np.flatnonzero(np.concatenate([[True], key[1:] != key[:-1]]))
+        first = np.empty(len(key), dtype=bool)  # where a run of one (term, row) key starts
+        first[:1] = True
+        np.not_equal(key[1:], key[:-1], out=first[1:])
+        starts = np.flatnonzero(first)
+        del first
         tf = np.diff(np.append(starts, len(key))).astype(self.dtype)
         term = key[starts]
         del key, starts
@@ -53,7 +57,8 @@ class FlatBM25(bm25s.BM25):
         df = np.bincount(term, minlength=n_terms)
         idf = np.log(1 + (n_rows - df + 0.5) / (df + 0.5)).astype(self.dtype)
         # bm25s's float64 arithmetic (its per-row length factor, then per term), so the float32 scores are the same
-        row_norm = self.k1 * ((1 - self.b) + self.b * lengths.astype("float64") / lengths.mean())
+        mean = lengths.mean() if len(tf) else 1.0  # rows of stopwords only: no score to compute
+        row_norm = self.k1 * ((1 - self.b) + self.b * lengths.astype("float64") / mean)
         score = row_norm[rows]
         score += tf
         np.divide(tf, score, out=score)
