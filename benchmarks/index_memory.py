@@ -26,11 +26,14 @@ import numpy as np  # noqa: E402
 DIM = 384
 
 
+def status_mb(field: str) -> float:
+    """A /proc/self/status memory field (VmRSS, VmHWM) in MB; 0 where it is missing."""
+    line = next((x for x in Path("/proc/self/status").read_text().splitlines() if x.startswith(field + ":")), "")
+    return int(line.split()[1]) / 1024 if line else 0.0
+
+
 def rss_mb() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
+    return status_mb("VmRSS")
 
 
 def unit(n: int, seed: int) -> np.ndarray:
@@ -59,11 +62,6 @@ def measure(kind: str, n: int, add: int) -> dict:
     return {"kind": v.kind, "n": n, "build_s": build, "rss_mb": after - before,
             "mb_per_million": (after - before) * 1e6 / n, "add": add, "add_s": incremental,
             "rss_during_add_mb": peak - before, "raw_float32_mb": n * DIM * 4 / 2**20}
-
-
-def status_mb(field: str) -> float:
-    line = next(x for x in Path("/proc/self/status").read_text().splitlines() if x.startswith(field + ":"))
-    return int(line.split()[1]) / 1024
 
 
 def texts(n: int) -> list[str]:
