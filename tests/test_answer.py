@@ -29,8 +29,8 @@ ONTOPIC = read_jsonl(FIXTURES / "unanswerable_ontopic.jsonl")
 
 # Questions the extractive generator currently gets wrong: kept in the suite as non-strict xfails, so a
 # fix shows up as XPASS instead of the assertion being weakened.
-# (Empty now: with the answerability bar 0.525 all 29 pass on both indexes. Closest to it: un-election 0.36
-# refused among the newswire briefs; the lowest answerable is moscow, 0.83-0.86.)
+# (Empty now: with the answerability bar 0.55 all 29 pass on both indexes. Closest to it: un-election 0.40
+# refused among the newswire briefs; the lowest answerable is moscow, 0.63-0.64.)
 KNOWN_FAILURES: dict[str, str] = {}
 
 
@@ -91,7 +91,7 @@ def asked(request) -> tuple[Assistant, dict[str, Answer]]:
 @pytest.mark.parametrize("q", [case(q) for q in ANSWERABLE])
 def test_answerable_seed_question(asked, q):
     """Among the newswire briefs, measured: 24 of 24 answered, a quote of the seed holding the evidence each time; the
-    lowest confidence (answerability) is moscow's 0.862 (bar 0.525)."""
+    lowest confidence (answerability) is moscow's 0.63 (bar 0.55)."""
     assistant, answers = asked
     ans = answers[q["id"]]
     assert not ans.refused, q["question"]
@@ -358,13 +358,14 @@ def test_newswire_articles_are_all_indexed_as_separate_stories(newswire_assistan
     assert store.query("SELECT count(*), count(DISTINCT grp) FROM minhash") == [(305, 305)]
 
 
-def test_ontopic_unanswerable_questions_are_refused_about_half_the_time(newswire_assistant, newswire_answers):
-    """What refusal does on questions it was not tuned on: about half are refused.
+def test_most_ontopic_unanswerable_questions_are_refused(newswire_assistant, newswire_answers):
+    """What refusal does on questions it was not tuned on: most are refused, not all.
 
-    Measured among the newswire briefs: 7 of 15 refused, answerability 0.07-0.46 (the bar is 0.525); the other 8 are
-    answered at 0.55-0.99 with a seed or newswire sentence that shares the question's names and topic but not its
-    answer ("Where was Emad Badi born?" gets Badi's quote). Before the answerability model (refusal by the overlap
-    score alone, 0.475) 2 of 15 were refused. On the small index 5 of 15 are refused, 4 of them the same.
+    Measured among the newswire briefs: 11 of 15 refused, answerability 0.06-0.547 (the bar is 0.55); the other 4
+    are answered at 0.64-0.96 with a seed or newswire sentence that shares the question's names and topic but not
+    its answer. With the previous reader file 7 of 15 were refused ("Where was Emad Badi born?" got Badi's quote, at
+    0.98; now 0.547, just under the bar); before the answerability model (refusal by the overlap score alone, 0.475),
+    2 of 15. On the small index 10 of 15 are refused, 8 of them the same.
 
     The same on a CPU without VNNI, where the int8 weights run unsigned (`assistant/int8.py`); signed, its saturating
     kernels answered "Which airport in Tripoli was hit by drone strikes?" at 0.61.
@@ -372,6 +373,7 @@ def test_ontopic_unanswerable_questions_are_refused_about_half_the_time(newswire
     refused = {q["id"] for q in ONTOPIC if newswire_answers[q["id"]].refused}
     assert len(ONTOPIC) == 15
     assert refused == {"ot-qatar-drones", "ot-dalaland-age", "ot-wagner-commander", "ot-ambassador", "ot-airport",
-                       "ot-drones-lost", "ot-advisors-count"}, "not as measured: update this and README"
+                       "ot-drones-lost", "ot-advisors-count", "ot-attack-deaths", "ot-badi-born", "ot-sarraj-since",
+                       "ot-uae-price"}, "not as measured: update this and README"
     for q in ONTOPIC:
         assert_well_formed(newswire_assistant, newswire_answers[q["id"]])

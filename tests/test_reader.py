@@ -88,6 +88,22 @@ def test_tiny_training_run_exports_and_loads(tmp_path):
     assert len(readings) == 2 and all(0.0 <= r.prob <= 1.0 for r in readings)
 
 
+def test_a_resumed_run_continues_from_the_checkpoint_and_says_so(tmp_path, monkeypatch):
+    """The shipped three-epoch file was trained in two sittings; its minutes are the last sitting's, so the card
+    must show where it resumed."""
+    from assistant.reader import train
+
+    monkeypatch.setattr(train, "CHECKPOINT_SECONDS", -1)  # a checkpoint after every step
+    data, work = write_fixture(tmp_path), tmp_path / "work"
+    args = ["--data", str(data), "--work", str(work), "--max-steps", "2", "--batch", "8", "--no-fuse",
+            "--max-minutes", "10", "--negatives", "1,1,1,0"]
+    assert train.main([*args, "--out", str(tmp_path / "first")]) == 0
+    assert "resumed_from_step" not in json.loads((tmp_path / "first" / "reader.json").read_text())["training"]
+    assert train.main([*args, "--out", str(tmp_path / "second"), "--resume"]) == 0
+    meta = json.loads((tmp_path / "second" / "reader.json").read_text())["training"]
+    assert meta["resumed_from_step"] == 2 and meta["steps"] == 2
+
+
 def test_mined_negatives_are_the_products_candidates_without_the_answer(tmp_path):
     from assistant.reader import mining
     from assistant.reader.data import build_examples, load

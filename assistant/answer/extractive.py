@@ -40,9 +40,9 @@ class Tuning:
     # the answer is refused. `refuse_below` is the bar without a reader. All fitted by benchmarks/answer_study.py
     # on train (README).
     reader_reads: int = 6
-    combine: tuple[float, float, float, float] = (3.078, 0.82, 2.944, -5.481)
-    answerable: tuple[float, float, float, float, float] = (5.97, 0.187, 0.849, 8.743, -4.197)
-    answer_above: float = 0.525
+    combine: tuple[float, float, float, float] = (2.464, 0.749, 2.735, -4.9)
+    answerable: tuple[float, float, float, float, float] = (6.036, 0.006, 0.925, 8.859, -4.219)
+    answer_above: float = 0.55
 
 
 class ExtractiveGenerator:

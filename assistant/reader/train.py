@@ -137,7 +137,8 @@ def train(net, data: list[dict], args, deadline: float, work: Path) -> dict:  # 
             saved = time.time()
     net.eval()
     last = losses[-100:]
-    return {"steps": plan["step"], "final_loss": sum(last) / max(1, len(last)), "frozen": list(frozen)}
+    resumed = {"resumed_from_step": first} if first else {}  # the minutes recorded are this sitting's only
+    return {"steps": plan["step"], "final_loss": sum(last) / max(1, len(last)), "frozen": list(frozen), **resumed}
 
 
 def probe(done: int, speed: dict[int, float], current: int) -> int:
