@@ -251,8 +251,8 @@ def test_reader_reorders_the_best_it_reads(logits, leads):
     readings, logit, z = ExtractiveGenerator(tuning, reader=reader).rerank("q?", cands, reader)  # type: ignore[arg-type]
     assert reader.read_texts == [text[0:20], text[21:42]]  # the first `reader_reads` as given, never the third
     assert cands[0].text.startswith(leads) and cands[2].text.startswith("third")
-    assert set(readings) == {id(c) for c in cands[:2]}
-    assert logit == 6.0 and z == pytest.approx(max(0.60 + logits[0], 0.40 + logits[1]))
+    assert set(readings) == set(z) == {id(c) for c in cands[:2]}
+    assert logit == 6.0 and max(z.values()) == pytest.approx(max(0.60 + logits[0], 0.40 + logits[1]))
 
 
 def scripted_answer(scores: list[float], logits: list[float], chunks: tuple[str, ...] = ("a#0", "b#0", "c#0"),
@@ -304,22 +304,29 @@ def test_the_answerability_model_decides_refusal_with_the_reader():
     assert not scripted_answer([0.60, 0.30, 0.10], [-9.0, -9.0, -9.0], reader=False).refused
 
 
-def test_a_second_passage_is_quoted_only_when_as_good_as_the_best():
-    """Another passage's sentence is quoted only when it scores as high as the best sentence (keep_other 1.0); one
-    of the lead's own passage at 0.85 of it (keep_ratio): a weaker passage quoted second was mostly a wrong
-    citation (README)."""
-    one = scripted_answer([0.80, 0.72, 0.10], [0.0, -1.0, -9.0])
-    same = scripted_answer([0.80, 0.72, 0.10], [0.0, -1.0, -9.0], ("a#0", "a#0", "c#0"))
-    tie = scripted_answer([0.80, 0.80, 0.10], [0.0, -1.0, -9.0])
-    assert [c.chunk_id for c in one.citations] == ["a#0"]
+def test_another_passage_is_quoted_when_the_reader_is_torn_between_them():
+    """With the reader, another passage's sentence is quoted when it was read and its combined score z is within
+    `other_within` of the lead's (the reader cannot tell which passage answers); one of the lead's own passage
+    when its overlap score is within `keep_ratio` of the best. Without the reader, another passage needs a
+    sentence as good as the best (keep_other 1.0)."""
+    w = {"combine": (1.0, 1.0, 0.0, 0.0), "other_within": 0.75}  # z = overlap score + logit
+    far = scripted_answer([0.80, 0.72, 0.10], [0.0, -1.0, -9.0], **w)  # z 0.80 against -0.28: 1.08 apart
+    near = scripted_answer([0.80, 0.72, 0.10], [0.0, -0.5, -9.0], **w)  # 0.80 against 0.22: 0.58 apart
+    assert [c.chunk_id for c in far.citations] == ["a#0"]
+    assert [c.chunk_id for c in near.citations] == ["a#0", "b#0"]
+    unread = scripted_answer([0.80, 0.80, 0.80], [0.0, -9.0, 0.0], reader_reads=2, **w)  # c#0 was never read
+    assert [c.chunk_id for c in unread.citations] == ["a#0"]
+    same = scripted_answer([0.80, 0.72, 0.10], [0.0, -9.0, -9.0], ("a#0", "a#0", "c#0"), **w)
     assert [c.chunk_id for c in same.citations] == ["a#0"] and "Epsilon" in same.citations[0].quote
-    assert [c.chunk_id for c in tie.citations] == ["a#0", "b#0"]
     # the reader puts a weak sentence of another passage second: the one after it is still considered
-    after = scripted_answer([0.80, 0.78, 0.50], [5.0, -9.0, 3.0], ("a#0", "a#0", "b#0"))
+    after = scripted_answer([0.80, 0.78, 0.50], [5.0, -9.0, 3.0], ("a#0", "a#0", "b#0"), **w)
     assert [c.chunk_id for c in after.citations] == ["a#0"] and "Epsilon" in after.citations[0].quote
-    # the ratio is to the best score there is: a weaker lead the reader chose does not let weaker quotes in
-    weak = scripted_answer([0.80, 0.60, 0.55], [-9.0, 9.0, -9.0], ("a#0", "b#0", "b#0"))
-    assert [c.chunk_id for c in weak.citations] == ["b#0", "a#0"] and "Iota" not in weak.citations[0].quote
+    # the keep ratio is to the best overlap score there is: a weaker lead the reader chose does not let weaker quotes in
+    weak = scripted_answer([0.80, 0.60, 0.55], [-9.0, 9.0, -9.0], ("a#0", "b#0", "b#0"), **w)
+    assert [c.chunk_id for c in weak.citations] == ["b#0"] and "Iota" not in weak.citations[0].quote
+    # no reader: the overlap score alone, another passage only at the best score
+    assert [c.chunk_id for c in scripted_answer([0.80, 0.72, 0.10], [], reader=False).citations] == ["a#0"]
+    assert [c.chunk_id for c in scripted_answer([0.80, 0.80, 0.10], [], reader=False).citations] == ["a#0", "b#0"]
 
 
 # ---- the seed among 300 newswire articles -------------------------------------------------------------------------

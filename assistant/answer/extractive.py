@@ -29,7 +29,7 @@ class Tuning:
     carry: float = 0.9
     refuse_below: float = 0.475
     keep_ratio: float = 0.85
-    keep_other: float = 1.0  # another passage is quoted only when it holds a sentence as good as the best
+    keep_other: float = 1.0  # without the reader, another passage is quoted only for a sentence as good as the best
     redundant: float = 0.8
     max_sentences: int = 3
     shortlist: int = 6  # sentences encoded per question (0: all of them)
@@ -38,11 +38,14 @@ class Tuning:
     # With the reader, refusal is decided by `answerable`: the probability that the articles answer, a logistic
     # regression over (best overlap score, best reader logit, best z, second overlap score); under `answer_above`
     # the answer is refused. `refuse_below` is the bar without a reader. All fitted by benchmarks/answer_study.py
-    # on train (README).
+    # on train (README). With the reader, another passage is quoted when a sentence of it was read and its z is
+    # within `other_within` of the lead's: the reader is torn between two passages, and citing both is then right
+    # more often than citing one.
     reader_reads: int = 6
     combine: tuple[float, float, float, float] = (2.464, 0.749, 2.735, -4.9)
     answerable: tuple[float, float, float, float, float] = (6.036, 0.006, 0.925, 8.859, -4.219)
     answer_above: float = 0.55
+    other_within: float = 0.75
 
 
 class ExtractiveGenerator:
@@ -137,16 +140,23 @@ class ExtractiveGenerator:
         second = cands[1].score if len(cands) > 1 else 0.0
         confidence = first  # what refusal is decided on: the overlap score, or with the reader the answerability
         readings: dict[int, Reading] = {}
+        z: dict[int, float] | None = None
         if reader is not None:
             readings, logit, z = self.rerank(question, cands, reader)
-            confidence = answerability(t.answerable, first, logit, z, second)
+            confidence = answerability(t.answerable, first, logit, max(z.values()), second)
             if confidence < t.answer_above:
                 return refusal(question, passages, confidence)
         best, picked = cands[0], [cands[0]]  # quotes are held to `first`, the best score, not to the lead
         for c in cands[1:]:  # the reader's order first: a weaker sentence it put ahead must not end the search
             if len(picked) >= t.max_sentences:
                 break
-            if c.score < (t.keep_ratio if c.passage.chunk_id == best.passage.chunk_id else t.keep_other) * first:
+            if c.passage.chunk_id == best.passage.chunk_id:
+                if c.score < t.keep_ratio * first:
+                    continue
+            elif z is not None:
+                if id(c) not in z or z[id(c)] < z[id(best)] - t.other_within:
+                    continue
+            elif c.score < t.keep_other * first:
                 continue
             if all(float(c.vec @ p.vec) < t.redundant and not overlaps(c, p)  # type: ignore[operator]
                    for p in picked):
@@ -157,11 +167,12 @@ class ExtractiveGenerator:
             add_short_answer(answer, best, readings[id(best)], reader.span_threshold)
         return answer
 
-    def rerank(self, question: str, cands: list[Candidate], reader: Reader) -> tuple[dict[int, Reading], float, float]:
+    def rerank(self, question: str, cands: list[Candidate],
+               reader: Reader) -> tuple[dict[int, Reading], float, dict[int, float]]:
         """The reader reads the best `reader_reads` of `cands` (sorted, best first), always as one batch: the int8
         graph quantises a batch's activations together, so a sentence's logit depends a little on its batch-mates,
         and benchmarks/answer_study.py fits on exactly this batch. They are reordered by the fitted combination.
-        Returns each one's reading (by `id`), the best reader logit and the best combined score."""
+        Returns each one's reading and combined score (both by `id`) and the best reader logit."""
         t = self.tuning
         read = cands[:max(1, t.reader_reads)]
         logits, spans = reader.scores([ReaderInput(question, c.text, c.passage.title, c.before) for c in read])
@@ -169,7 +180,7 @@ class ExtractiveGenerator:
         z = {id(c): w_overlap * c.score + w_reader * float(lg) + w_rank / (1 + c.rank) + bias
              for c, lg in zip(read, logits)}
         cands[:len(read)] = sorted(read, key=lambda c: -z[id(c)])
-        return dict(zip(map(id, read), readings(reader.calibrated(logits), spans))), float(max(logits)), max(z.values())
+        return dict(zip(map(id, read), readings(reader.calibrated(logits), spans))), float(max(logits)), z
 
 
 def answerability(w: Sequence[float], best: float, logit: float, z: float, second: float) -> float:
