@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from assistant import Article, Assistant
-from assistant.ingest.loaders import load_file
+from assistant.ingest.loaders import load_file, load_paths
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
@@ -59,6 +59,12 @@ def built_index(tmp_path_factory, corpus) -> Path:
 def assistant(built_index) -> Assistant:
     """Shared for read-only tests (search, ask)."""
     return Assistant.open(built_index)
+
+
+@pytest.fixture(scope="session")
+def seed_alone_assistant(tmp_path_factory) -> Assistant:
+    """The seeds folder alone, loaded as `make run` loads it: the index a user meets first."""
+    return Assistant.open(build_index(tmp_path_factory.mktemp("seed-alone"), load_paths([SEEDS])[0]))
 
 
 @pytest.fixture(scope="session")

@@ -27,16 +27,25 @@ UNANSWERABLE = [q for q in QA if not q["answerable"]]
 # written after the refusal bar was chosen: it was never tuned on them.
 ONTOPIC = read_jsonl(FIXTURES / "unanswerable_ontopic.jsonl")
 
-# Questions the extractive generator currently gets wrong: kept in the suite as non-strict xfails, so a
-# fix shows up as XPASS instead of the assertion being weakened.
-# (Empty now: with the answerability bar 0.55 all 29 pass on both indexes. Closest to it: un-election 0.40
-# refused among the newswire briefs; the lowest answerable is moscow, 0.63-0.64.)
-KNOWN_FAILURES: dict[str, str] = {}
+# Questions the extractive generator currently gets wrong, by index: kept in the suite as non-strict xfails, so a
+# fix shows up as XPASS instead of the assertion being weakened. (With the answerability bar 0.55 all 29 pass on the
+# small and newswire indexes; closest to it there: un-election 0.40 refused among the newswire briefs, moscow
+# answered at 0.63-0.64.)
+KNOWN_FAILURES: dict[tuple[str, str], str] = {
+    ("alone", "moscow"): "refused (0.31) with the seed article alone, the index `make run` builds: the three-epoch "
+                         "reader does not read 'but Moscow denies this' as answering 'Does Moscow admit ...?' (logit "
+                         "-3.3; the two-epoch file: -1.2, answered at 0.59), and among three chunks the overlap "
+                         "score and passage rank are lower than among the distractors (README, Refusal)",
+}
 
 
 def case(q: dict):
-    marks = [pytest.mark.xfail(reason=KNOWN_FAILURES[q["id"]], strict=False)] if q["id"] in KNOWN_FAILURES else []
-    return pytest.param(q, id=q["id"], marks=marks)
+    return pytest.param(q, id=q["id"])
+
+
+def known_failure(request, index: str, q: dict) -> None:
+    if (index, q["id"]) in KNOWN_FAILURES:
+        request.applymarker(pytest.mark.xfail(reason=KNOWN_FAILURES[index, q["id"]], strict=False))
 
 
 def assert_well_formed(assistant, ans: Answer):
@@ -80,19 +89,27 @@ def test_enough_answerable_questions():
     assert len(ANSWERABLE) >= 15 and len(UNANSWERABLE) >= 3
 
 
-@pytest.fixture(params=["small", "newswire"])
-def asked(request) -> tuple[Assistant, dict[str, Answer]]:
-    """The seed questions' answers on the small test index, and among the 300 newswire briefs (`newswire_answers`)."""
-    if request.param == "small":
-        return request.getfixturevalue("assistant"), request.getfixturevalue("answers")
-    return request.getfixturevalue("newswire_assistant"), request.getfixturevalue("newswire_answers")
+@pytest.fixture(scope="module")
+def alone_answers(seed_alone_assistant) -> dict[str, Answer]:
+    return {q["id"]: seed_alone_assistant.ask(q["question"]) for q in QA}
+
+
+@pytest.fixture(params=["small", "newswire", "alone"])
+def asked(request) -> tuple[str, Assistant, dict[str, Answer]]:
+    """The seed questions' answers on the small test index, among the 300 newswire briefs (`newswire_answers`) and
+    with the seed article alone (what `make run` indexes)."""
+    name = request.param
+    fixtures = {"small": ("assistant", "answers"), "newswire": ("newswire_assistant", "newswire_answers"),
+                "alone": ("seed_alone_assistant", "alone_answers")}[name]
+    return name, request.getfixturevalue(fixtures[0]), request.getfixturevalue(fixtures[1])
 
 
 @pytest.mark.parametrize("q", [case(q) for q in ANSWERABLE])
-def test_answerable_seed_question(asked, q):
+def test_answerable_seed_question(asked, q, request):
     """Among the newswire briefs, measured: 24 of 24 answered, a quote of the seed holding the evidence each time; the
     lowest confidence (answerability) is moscow's 0.63 (bar 0.55)."""
-    assistant, answers = asked
+    index, assistant, answers = asked
+    known_failure(request, index, q)
     ans = answers[q["id"]]
     assert not ans.refused, q["question"]
     # the quoted sentence(s) hold the evidence, not merely the passage around them
@@ -102,12 +119,13 @@ def test_answerable_seed_question(asked, q):
 
 
 @pytest.mark.parametrize("q", [case(q) for q in UNANSWERABLE])
-def test_unanswerable_seed_question_is_refused(asked, q):
+def test_unanswerable_seed_question_is_refused(asked, q, request):
     """Among the newswire briefs, measured: 5 of 5 refused, the closest at 0.4245 (un-election). "What is the capital
     of Peru?" was answered (0.635) from "Egypt opened ... its new administrative capital" until
     Lexical.answer_weights counted the name "Peru", which no article holds, against every sentence: with "Peru" left
     out, "capital" was the whole question."""
-    assistant, answers = asked
+    index, assistant, answers = asked
+    known_failure(request, index, q)
     ans = answers[q["id"]]
     assert ans.refused, ans.text
     assert_well_formed(assistant, ans)
@@ -125,7 +143,7 @@ def test_answer_dict_and_determinism(assistant):
     json.dumps(d)
 
 
-@pytest.mark.parametrize("index", ["assistant", "newswire_assistant"])
+@pytest.mark.parametrize("index", ["assistant", "newswire_assistant", "seed_alone_assistant"])
 def test_drone_question_gets_its_short_answer(index, request):
     """The seed's attribution-wrapped answer ("According to the French Press Agency, ... drones from its ally the
     United Arab Emirates, according to the United Nations ...") once drew the span to the agency (docs/reader.md)."""
