@@ -39,10 +39,6 @@ KNOWN_FAILURES: dict[tuple[str, str], str] = {
 }
 
 
-def case(q: dict):
-    return pytest.param(q, id=q["id"])
-
-
 def known_failure(request, index: str, q: dict) -> None:
     if (index, q["id"]) in KNOWN_FAILURES:
         request.applymarker(pytest.mark.xfail(reason=KNOWN_FAILURES[index, q["id"]], strict=False))
@@ -104,7 +100,7 @@ def asked(request) -> tuple[str, Assistant, dict[str, Answer]]:
     return name, request.getfixturevalue(fixtures[0]), request.getfixturevalue(fixtures[1])
 
 
-@pytest.mark.parametrize("q", [case(q) for q in ANSWERABLE])
+@pytest.mark.parametrize("q", [pytest.param(q, id=q["id"]) for q in ANSWERABLE])
 def test_answerable_seed_question(asked, q, request):
     """Among the newswire briefs, measured: 24 of 24 answered, a quote of the seed holding the evidence each time; the
     lowest confidence (answerability) is moscow's 0.63 (bar 0.55)."""
@@ -118,7 +114,7 @@ def test_answerable_seed_question(asked, q, request):
     assert_well_formed(assistant, ans)
 
 
-@pytest.mark.parametrize("q", [case(q) for q in UNANSWERABLE])
+@pytest.mark.parametrize("q", [pytest.param(q, id=q["id"]) for q in UNANSWERABLE])
 def test_unanswerable_seed_question_is_refused(asked, q, request):
     """Among the newswire briefs, measured: 5 of 5 refused, the closest at 0.4245 (un-election). "What is the capital
     of Peru?" was answered (0.635) from "Egypt opened ... its new administrative capital" until
