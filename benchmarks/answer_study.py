@@ -112,9 +112,7 @@ def collect(index: str, n: int, seed_index: Path) -> dict:
     for index in ("small", "newswire"):  # the answer tests' indexes with distractors
         s = seed_assistant(seed_index, index)
         for name, file in (("seed", SEED_QA), ("ontopic", ROOT / "tests" / "fixtures" / "unanswerable_ontopic.jsonl")):
-            qs = [json.loads(line) for line in file.read_text().splitlines() if line.strip()]
-            data.setdefault(name, []).extend(record(s, rec, q["question"], None, None, name == "seed" and q.get(
-                "answerable", True), tuple(q.get("evidence", ()))) for q in qs)
+            data.setdefault(name, []).extend(record_file(s, rec, file, seed=name == "seed"))
         s.close()
     data["seed_alone"] = collect_seed_alone(seed_index, rec)
     return data
@@ -134,12 +132,17 @@ def seed_assistant(seed_index: Path, name: str) -> Assistant:
     return s
 
 
+def record_file(s: Assistant, rec: Recorder, file: Path, seed: bool) -> list[dict]:
+    """Each question of a Q&A file recorded: the seed's answerable as marked, an on-topic file's never."""
+    qs = [json.loads(line) for line in file.read_text().splitlines() if line.strip()]
+    return [record(s, rec, q["question"], None, None, seed and q.get("answerable", True),
+                   tuple(q.get("evidence", ()))) for q in qs]
+
+
 def collect_seed_alone(seed_index: Path, rec: Recorder) -> list[dict]:
     s = seed_assistant(seed_index, "alone")
-    qs = [json.loads(line) for line in SEED_QA.read_text().splitlines() if line.strip()]
     try:
-        return [record(s, rec, q["question"], None, None, q.get("answerable", True), tuple(q.get("evidence", ())))
-                for q in qs]
+        return record_file(s, rec, SEED_QA, seed=True)
     finally:
         s.close()
 
@@ -273,6 +276,8 @@ def main() -> None:
         data["seed_alone"] = collect_seed_alone(Path(args.seed_index), Recorder())
     cache.write_bytes(pickle.dumps(data))
     t = Tuning()
+    shipped_now = {"reads": t.reader_reads, "bar": t.refuse_below, "comb": t.combine, "answerable": t.answerable,
+                   "answer_above": t.answer_above}
     policies = {"overlap scorer alone": {"reads": 2, "bar": t.refuse_below, "keep_other": t.keep_ratio},
                 "before: the reader reorders those of its best two above the bar, no rescue": {
                     "reads": 2, "bar": t.refuse_below, "comb": (4.013, 0.870, 2.041, -5.214), "rescue_above": 1.0,
@@ -280,12 +285,9 @@ def main() -> None:
                 "before: reads four, rescues below the bar what the reader recognises": {
                     "reads": 4, "bar": t.refuse_below, "comb": (3.282, 0.811, 3.223, -5.497), "rescue_above": 0.3,
                     "rescue_prob": 0.4, "keep_other": 1.0},
-                "shipped (Tuning())": {"reads": t.reader_reads, "bar": t.refuse_below, "comb": t.combine,
-                                       "answerable": t.answerable, "answer_above": t.answer_above,
-                                       "other_within": t.other_within},
+                "shipped (Tuning())": {**shipped_now, "other_within": t.other_within},
                 "before: shipped until 2026-12-07, another passage only at the best overlap score": {
-                    "reads": t.reader_reads, "bar": t.refuse_below, "comb": t.combine, "answerable": t.answerable,
-                    "answer_above": t.answer_above, "keep_other": t.keep_other}}
+                    **shipped_now, "keep_other": t.keep_other}}
     # the answerability bar may not answer more unanswerable train questions than the overlap bar alone (or 5 %)
     limit = max(0.05, score(data, policies["overlap scorer alone"], "train")["unanswerable_answered"])
     report: dict = {"n": args.n, "fitted": {}, "unanswerable_answered_limit": limit}
