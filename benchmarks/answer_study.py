@@ -109,8 +109,8 @@ def collect(index: str, n: int, seed_index: Path) -> dict:
         outside = [q for q in shuffled if q.article_id in set(sids[len(sids) // 2:])][:n // 2]
         data[f"halves_{name}"] = [record(a, rec, q.question, byid[q.id], {"article_id": half}, ok)
                                   for q, ok in [(q, True) for q in inside] + [(q, False) for q in outside]]
-    for index in ("small", "newswire"):  # the answer tests' indexes with distractors
-        s = seed_assistant(seed_index, index)
+    for which in ("small", "newswire"):  # the answer tests' indexes with distractors
+        s = seed_assistant(seed_index, which)
         for name, file in (("seed", SEED_QA), ("ontopic", ROOT / "tests" / "fixtures" / "unanswerable_ontopic.jsonl")):
             data.setdefault(name, []).extend(record_file(s, rec, file, seed=name == "seed"))
         s.close()
