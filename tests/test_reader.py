@@ -69,9 +69,11 @@ def test_tiny_training_run_exports_and_loads(tmp_path):
     out = tmp_path / "models"
     assert train.main(["--data", str(data), "--out", str(out), "--work", str(tmp_path / "work"), "--max-steps", "4", "--epochs", "2",
                        "--batch", "8", "--no-fuse", "--max-minutes", "10", "--negatives", "1,1,1,2",
-                       "--frozen-layers", "1"]) == 0
+                       "--frozen-layers", "1", "--polar", "0.5", "--mine-reader"]) == 0
     meta = json.loads((out / "reader.json").read_text())
     assert meta["training"]["steps"] == 4 and 0 < meta["temperature"] and 0 <= meta["threshold"] <= 1
+    assert meta["training"]["mined_with"] == Reader.load().meta["sha256"]  # `--mine-reader` alone: the shipped file
+    assert meta["training"]["kinds"]["polar"] > 0 and meta["training"]["polar"] == 0.5
     assert meta["training"]["frozen"] == ["bert.embeddings.", "bert.encoder.layer.0."]
     import torch
 
@@ -122,6 +124,62 @@ def test_mined_negatives_are_the_products_candidates_without_the_answer(tmp_path
     for e in cands:
         assert not by_id[e.qid].mentioned_in(e.sentence)
     assert "It was designed by the company of Gustave Eiffel." not in {e.sentence for e in cands if e.qid == designed.id}
+
+
+def test_mining_with_a_reader_orders_by_it_and_reuses_its_cached_list(tmp_path):
+    from assistant.reader import mining
+    from assistant.reader.data import load
+
+    paras, qs, split = load(write_fixture(tmp_path))
+    reader = Reader.load()
+    mined = mining.mine(paras, split["train"], qs, 4, tmp_path / "index", reader=reader)
+    designed = next(q for q in qs if q.question == "Who designed the Eiffel Tower?")
+    assert mined[designed.id][0].sentence == "It was designed by the company of Gustave Eiffel."
+    cached = list((tmp_path / "index").glob(f"mined-4-{reader.meta['sha256'][:12]}-{len(qs)}.json"))
+    assert len(cached) == 1
+    cached[0].write_text(cached[0].read_text().replace("It was designed by", "It was drawn by"))
+    again = mining.mine(paras, split["train"], qs, 4, tmp_path / "index", reader=reader)
+    assert again[designed.id][0].sentence == "It was drawn by the company of Gustave Eiffel."  # read, not mined
+    overlap = mining.mine(paras, split["train"], qs[:3], 4, tmp_path / "index")  # other questions: mined afresh
+    assert (tmp_path / "index" / "mined-4-overlap-3.json").exists() and overlap[qs[0].id]
+
+
+@pytest.mark.parametrize("question, answer, polar", [
+    ("Who designed the Eiffel Tower?", "Gustave Eiffel", "Was it Gustave Eiffel that designed the Eiffel Tower?"),
+    ("Who was the first person to win two Nobel Prizes?", "Marie Curie",
+     "Was the first person to win two Nobel Prizes Marie Curie?"),
+    ("Who was limited by Denver's defense?", "Newton", "Was Newton limited by Denver's defense?"),
+    ("When did Marie Curie win the Nobel Prize in Chemistry?", "1911.",
+     "Did Marie Curie win the Nobel Prize in Chemistry in 1911?"),
+    ("When was the treaty signed?", "May 21, 2013", "Was the treaty signed on May 21, 2013?"),
+    ("Where does the Great Wall stretch?", "across northern China", "Does the Great Wall stretch across northern China?"),
+    ("What caused the war?", "a dispute", "Was it a dispute that caused the war?"),
+    ("How large is the Amazon basin?", "about seven million square kilometres", None),
+    ("What group opposed the Huguenots?", "the Catholic Church", None),  # "what" + a noun: no safe rewrite
+    ("What didn't Newton's mechanics affect?", "three-dimensional objects", None),
+])
+def test_yes_no_rewrites(question, answer, polar):
+    from assistant.reader.polar import rewrite
+
+    got = rewrite(question, answer)
+    assert (got and got[0]) == polar
+
+
+def test_polar_questions_keep_their_gold_sentence_as_a_positive_without_a_span(tmp_path):
+    from assistant.reader.data import build_examples, load
+    from assistant.reader.polar import polarize
+
+    paras, qs, split = load(write_fixture(tmp_path))
+    assert polarize(qs, 0.0) == qs
+    polar = polarize(qs, 1.0)
+    assert [q.question for q in polar] == [q.question for q in polarize(qs, 1.0)]  # seeded
+    asked = {q.id: q for q in polar if q.polar}
+    assert len(asked) >= 4 and all(q.question.endswith("?") for q in asked.values())
+    examples = build_examples(paras, qs, split["train"], same=1, hard=1, refusal=0, polar=1.0)
+    by_qid = {e.qid: e for e in examples if e.kind == "pos"}
+    for qid, q in asked.items():
+        assert by_qid[qid].question == q.question and by_qid[qid].span is None and by_qid[qid].label == 1
+    assert all(e.span for e in by_qid.values() if e.qid not in asked)
 
 
 def test_shipped_reader_loads_and_checks_its_file(tmp_path):

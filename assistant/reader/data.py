@@ -38,6 +38,7 @@ class Question:
     answers: tuple[str, ...]
     article_id: str
     answer_start: int
+    polar: bool = False  # rewritten as a yes/no question (`polar.py`): its gold sentence answers, with no span
 
     def gold(self, text: str) -> tuple[int, int]:
         """Char span of the gold answer: the first answer string found at `answer_start`."""
@@ -116,17 +117,20 @@ def gold_index(para: Paragraph, q: Question) -> tuple[int, tuple[int, int]] | No
 def build_examples(paras: dict[str, Paragraph], questions: Sequence[Question], para_ids: Sequence[str],
                    seed: int = 13, same: int = 2, hard: int = 2, refusal: int = 2,
                    limit: int | None = None, mine: Callable[[list[Question]], Mapping[str, Sequence]] | None = None,
-                   cand: int = 3) -> list[Example]:
+                   cand: int = 3, polar: float = 0.0) -> list[Example]:
     """Examples for the questions on `para_ids` (~1 positive : same + hard + refusal + cand negatives).
 
-    `mine(questions)` gives each question's product candidates (`mining.Mined`, best first); the best `cand` of
+    A `polar` share of them is asked as yes/no questions (`polar.polarize`). `mine(questions)` gives each question's product candidates (`mining.Mined`, best first); the best `cand` of
     them that neither are the gold sentence nor mention an answer become negatives.
     """
+    from .polar import polarize  # polar.py builds on `Question`
+
     rng = random.Random(seed)
     ids = set(para_ids)
     qs = [q for q in questions if q.article_id in ids]
     if limit:
         qs = rng.sample(qs, min(limit, len(qs)))
+    qs = polarize(qs, polar, seed)
     mined = mine(qs) if mine else {}
     plist = [paras[p] for p in para_ids]
     sents = [(p, s) for p in plist for s in p.sentences()]
@@ -142,7 +146,7 @@ def build_examples(paras: dict[str, Paragraph], questions: Sequence[Question], p
         first = len(out)
         rows = para.sentences()
         sent, before = rows[gi][0], rows[gi][1]
-        out.append(Example(q.id, q.question, sent, para.title, before, 1, span, "pos"))
+        out.append(Example(q.id, q.question, sent, para.title, before, 1, None if q.polar else span, "pos"))
         others = [r for i, r in enumerate(rows) if i != gi and not q.mentioned_in(r[0])]
         for r in rng.sample(others, min(same, len(others))):
             out.append(Example(q.id, q.question, r[0], para.title, r[1], 0, None, "same"))

@@ -23,6 +23,7 @@ from . import mining
 from .data import build_examples, dev_split, load
 from .dress import dress, titled
 from .encoding import MAX_LEN, encode_many, token_span
+from .model import DEFAULT_PATH, Reader
 from .net import make_net
 
 log = logging.getLogger("reader.train")
@@ -166,6 +167,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=13)
     p.add_argument("--negatives", default="2,2,2,0", help="per question: same-paragraph, hard, refusal and product "
                    "candidate negatives (mined with the product's retrieval and overlap scorer; docs/reader.md)")
+    p.add_argument("--mine-reader", nargs="?", const=str(DEFAULT_PATH), default=None, metavar="FILE",
+                   help="order the mined candidates as this reader does (no FILE: the shipped one), not by overlap")
+    p.add_argument("--polar", type=float, default=0.0, help="share of questions asked as yes/no questions")
     p.add_argument("--frozen-layers", type=int, default=FROZEN_LAYERS, help="lowest encoder layers kept as packaged "
                    "(the embeddings always are)")
     p.add_argument("--dress", type=float, default=0.25, help="share of examples given a news attribution")
@@ -193,19 +197,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     else:
         same, hard, refusal, cand = (int(n) for n in args.negatives.split(","))
         dressed = titled(paras)
-        mine = partial(mining.mine, dressed, fit_ids, k=cand + 3, index_dir=work / "mine-index") if cand else None
+        teacher = Reader.load(args.mine_reader) if cand and args.mine_reader else None
+        mine = partial(mining.mine, dressed, fit_ids, k=cand + 3, index_dir=work / "mine-index",
+                       reader=teacher) if cand else None
         examples = build_examples(dressed, qs, fit_ids, seed=args.seed, same=same, hard=hard, refusal=refusal,
-                                  limit=args.limit or None, mine=mine, cand=cand)
+                                  limit=args.limit or None, mine=mine, cand=cand, polar=args.polar)
         examples = dress(examples, args.dress, args.seed)
         data = batches(examples, args.max_len, args.batch, args.seed)
         kinds = {k: sum(e.kind == k for e in examples) for k in ("pos", "same", "hard", "refusal", "cand")}
+        kinds["polar"] = sum(e.kind == "pos" and e.span is None for e in examples)
         log.info("%d examples %s in %d batches; %d fit / %d dev paragraphs", len(examples), kinds, len(data),
                  len(fit_ids), len(dev_ids))
         net = make_net()
         figures = train(net, data, args, deadline, work)
-        figures.update(examples=len(examples), kinds=kinds, negatives=args.negatives, dress=args.dress,
-                       batch=args.batch, lr=args.lr, seed=args.seed, max_len=args.max_len, fit_paragraphs=len(fit_ids),
-                       dev_paragraphs=len(dev_ids), train_minutes=round((time.time() - start) / 60, 1))
+        mined_with = {"mined_with": teacher.meta["sha256"] if teacher else "overlap"} if cand else {}
+        figures.update(examples=len(examples), kinds=kinds, negatives=args.negatives, polar=args.polar, **mined_with,
+                       dress=args.dress, batch=args.batch, lr=args.lr, seed=args.seed, max_len=args.max_len,
+                       fit_paragraphs=len(fit_ids), dev_paragraphs=len(dev_ids), train_minutes=round((time.time() - start) / 60, 1))
         state = net.state_dict()
         torch.save({"net": state, "figures": figures}, work / "reader-final.pt")
     torch.set_num_threads(2)
