@@ -17,7 +17,8 @@ distractors (answered with a quote holding the evidence, or refused) and answeri
 questions than the overlap bar alone (or 5 %): the most precise policy within half a point of the best train
 precision + recall; and how many sentences the reader reads: the fewest within half a point of the best. Figures are
 on `test` (eval: a seeded sample, all 2,067 paragraphs as the corpus); the seed Q&A asked of the seed article alone
-(the index `make run` builds) is reported beside them.
+(the index `make run` builds) is reported beside them, and so are "SQuAD siblings" (`collect_siblings`): on-topic
+unanswerable questions, the share of them answered.
 
     python benchmarks/answer_study.py --index /tmp/squad-idx --n 1000
 """
@@ -87,13 +88,19 @@ def record(a: Assistant, rec: Recorder, question: str, item, filters=None, answe
     return o
 
 
-def collect(index: str, n: int, seed_index: Path) -> dict:
+def squad(index: str) -> tuple[Assistant, list]:
+    """The index of all SQuAD dev paragraphs (built if missing) and its questions, offsets aligned to it."""
     a = Assistant.open(index)
     if not a.stats().get("articles"):
         a.add_path(SQUAD / "articles.jsonl", progress=True)
-    rec = Recorder()
     items = load_qa(SQUAD / "qa.jsonl")
     prepare(a, items)
+    return a, items
+
+
+def collect(index: str, n: int, seed_index: Path) -> dict:
+    a, items = squad(index)
+    rec = Recorder()
     byid = {q.id: q for q in items}
     split = json.loads((SQUAD / "split.json").read_text())
     ids = [json.loads(line)["id"] for line in open(SQUAD / "articles.jsonl")]
@@ -115,7 +122,32 @@ def collect(index: str, n: int, seed_index: Path) -> dict:
             data.setdefault(name, []).extend(record_file(s, rec, file, seed=name == "seed"))
         s.close()
     data["seed_alone"] = collect_seed_alone(seed_index, rec)
+    a.close()
     return data
+
+
+def collect_siblings(index: str, n: int) -> dict[str, list[dict]]:
+    """On-topic unanswerable SQuAD questions: each asked with only its own paragraph filtered out, while the rest of
+    its Wikipedia article is still searched; kept only when no other paragraph mentions any of its answers. The
+    halves protocol never asks one: it keeps each whole article on one side of its cut."""
+    a, items = squad(index)
+    rec = Recorder()
+    texts = {json.loads(line)["id"]: json.loads(line)["text"].lower() for line in open(SQUAD / "articles.jsonl")}
+    out = {}
+    for name in ("train", "test"):
+        pool = list(in_split(items, SQUAD / "split.json", name))
+        random.Random(3).shuffle(pool)
+        kept = []
+        for q in pool:
+            if len(kept) == n:
+                break
+            answers = [x.lower().strip() for x in q.answers if x.strip()]
+            if answers and not any(x in t for pid, t in texts.items() if pid != q.article_id for x in answers):
+                kept.append(record(a, rec, q.question, None, {"article_id": [p for p in texts if p != q.article_id]},
+                                   False))
+        out[f"siblings_{name}"] = kept
+    a.close()
+    return out
 
 
 def seed_assistant(seed_index: Path, name: str) -> Assistant:
@@ -241,7 +273,8 @@ def score(data: dict, P: dict, split: str) -> dict:
             "unanswerable_answered": sum(d and not a for a, d in hv) / (len(hv) - n_ans),
             "seed_wrong": seed_wrong(data["seed"], P, bar),
             "seed_alone_wrong": seed_wrong(data["seed_alone"], P, bar),
-            "ontopic_refused": sum(replay(o, P, bar) is None for o in data["ontopic"])}
+            "ontopic_refused": sum(replay(o, P, bar) is None for o in data["ontopic"]),
+            "siblings_answered": float(np.mean([replay(o, P, bar) is not None for o in data[f"siblings_{split}"]]))}
 
 
 def seed_wrong(recorded: list[dict], P: dict, bar: float) -> int:
@@ -266,6 +299,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--index", required=True, help="an index of all SQuAD dev paragraphs (built if missing)")
     ap.add_argument("--n", type=int, default=1000, help="eval questions per split (and halves questions, n/2 per half)")
+    ap.add_argument("--siblings", type=int, default=500, help="SQuAD siblings questions per split")
     ap.add_argument("--cache", default="/tmp/answer_study.pkl")
     ap.add_argument("--seed-index", default="/tmp/answer_study_seed", help="seed indexes' folder (built if missing)")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "answer_study.json"))
@@ -274,6 +308,8 @@ def main() -> None:
     data = pickle.loads(cache.read_bytes()) if cache.exists() else collect(args.index, args.n, Path(args.seed_index))
     if "seed_alone" not in data:  # a cache recorded before the seed-alone index was asked
         data["seed_alone"] = collect_seed_alone(Path(args.seed_index), Recorder())
+    if "siblings_train" not in data:  # nor the siblings
+        data.update(collect_siblings(args.index, args.siblings))
     cache.write_bytes(pickle.dumps(data))
     t = Tuning()
     shipped_now = {"reads": t.reader_reads, "bar": t.refuse_below, "comb": t.combine, "answerable": t.answerable,
@@ -315,15 +351,15 @@ def main() -> None:
     print("chosen on train:", report["chosen"])
     print("| policy (test) | citation precision | recall | lead sentence right | short-answer F1 (answered) | "
           "false refusals (eval) | halves: false refusals | unanswerable answered | seed wrong | seed alone wrong | "
-          "on-topic refused |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+          "on-topic refused | SQuAD siblings answered |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for name, P in policies.items():
         s = score(data, P, "test")
         report[name] = {"policy": P, **s}
         print(f"| {name} | {s['precision']:.3f} | {s['recall']:.3f} | {s['lead_right']:.3f} | "
               f"{s['short_f1_answered']:.3f} | {s['eval_false_refusals']:.1%} | {s['false_refusals']:.1%} | "
               f"{s['unanswerable_answered']:.1%} | {s['seed_wrong']} | {s['seed_alone_wrong']} | "
-              f"{s['ontopic_refused']}/{len(data['ontopic'])} |")
+              f"{s['ontopic_refused']}/{len(data['ontopic'])} | {s['siblings_answered']:.1%} |")
     Path(args.out).write_text(json.dumps(report, indent=2, default=str) + "\n")
 
 
