@@ -120,8 +120,9 @@ def build_examples(paras: dict[str, Paragraph], questions: Sequence[Question], p
                    cand: int = 3, polar: float = 0.0) -> list[Example]:
     """Examples for the questions on `para_ids` (~1 positive : same + hard + refusal + cand negatives).
 
-    A `polar` share of them is asked as yes/no questions (`polar.polarize`). `mine(questions)` gives each question's product candidates (`mining.Mined`, best first); the best `cand` of
-    them that neither are the gold sentence nor mention an answer become negatives.
+    A `polar` share of them is asked as yes/no questions (`polar.polarize`). `mine(questions)` gives each question's
+    product candidates (`mining.Mined`, best first); the best `cand` of them that neither are the gold sentence nor
+    mention an answer become negatives.
     """
     from .polar import polarize  # polar.py builds on `Question`
 

@@ -213,7 +213,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         mined_with = {"mined_with": teacher.meta["sha256"] if teacher else "overlap"} if cand else {}
         figures.update(examples=len(examples), kinds=kinds, negatives=args.negatives, polar=args.polar, **mined_with,
                        dress=args.dress, batch=args.batch, lr=args.lr, seed=args.seed, max_len=args.max_len,
-                       fit_paragraphs=len(fit_ids), dev_paragraphs=len(dev_ids), train_minutes=round((time.time() - start) / 60, 1))
+                       fit_paragraphs=len(fit_ids), dev_paragraphs=len(dev_ids),
+                       train_minutes=round((time.time() - start) / 60, 1))
         state = net.state_dict()
         torch.save({"net": state, "figures": figures}, work / "reader-final.pt")
     torch.set_num_threads(2)
