@@ -169,7 +169,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                    "candidate negatives (mined with the product's retrieval and overlap scorer; docs/reader.md)")
     p.add_argument("--mine-reader", nargs="?", const=str(DEFAULT_PATH), default=None, metavar="FILE",
                    help="order the mined candidates as this reader does (no FILE: the shipped one), not by overlap")
-    p.add_argument("--polar", type=float, default=0.0, help="share of questions asked as yes/no questions")
+    p.add_argument("--polar", type=float, default=0.0, help="share of the rewritable questions asked as yes/no "
+                   "questions (polar.py)")
     p.add_argument("--frozen-layers", type=int, default=FROZEN_LAYERS, help="lowest encoder layers kept as packaged "
                    "(the embeddings always are)")
     p.add_argument("--dress", type=float, default=0.25, help="share of examples given a news attribution")
