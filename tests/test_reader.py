@@ -175,7 +175,7 @@ def test_polar_questions_keep_their_gold_sentence_as_a_positive_without_a_span(t
     assert [q.question for q in polar] == [q.question for q in polarize(qs, 1.0)]  # seeded
     asked = {q.id: q for q in polar if q.polar}
     assert len(asked) >= 4 and all(q.question.endswith("?") for q in asked.values())
-    examples = build_examples(paras, qs, split["train"], same=1, hard=1, refusal=0, polar=1.0)
+    examples = build_examples(paras, polar, split["train"], same=1, hard=1, refusal=0)
     by_qid = {e.qid: e for e in examples if e.kind == "pos"}
     for qid, q in asked.items():
         assert by_qid[qid].question == q.question and by_qid[qid].span is None and by_qid[qid].label == 1

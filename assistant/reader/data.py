@@ -117,21 +117,18 @@ def gold_index(para: Paragraph, q: Question) -> tuple[int, tuple[int, int]] | No
 def build_examples(paras: dict[str, Paragraph], questions: Sequence[Question], para_ids: Sequence[str],
                    seed: int = 13, same: int = 2, hard: int = 2, refusal: int = 2,
                    limit: int | None = None, mine: Callable[[list[Question]], Mapping[str, Sequence]] | None = None,
-                   cand: int = 3, polar: float = 0.0) -> list[Example]:
+                   cand: int = 3) -> list[Example]:
     """Examples for the questions on `para_ids` (~1 positive : same + hard + refusal + cand negatives).
 
-    A `polar` share of them is asked as yes/no questions (`polar.polarize`). `mine(questions)` gives each question's
-    product candidates (`mining.Mined`, best first); the best `cand` of them that neither are the gold sentence nor
-    mention an answer become negatives.
+    `mine(questions)` gives each question's product candidates (`mining.Mined`, best first); the best `cand` of them
+    that neither are the gold sentence nor mention an answer become negatives. A yes/no question (`Question.polar`)
+    has its gold sentence as a positive without a span.
     """
-    from .polar import polarize  # polar.py builds on `Question`
-
     rng = random.Random(seed)
     ids = set(para_ids)
     qs = [q for q in questions if q.article_id in ids]
     if limit:
         qs = rng.sample(qs, min(limit, len(qs)))
-    qs = polarize(qs, polar, seed)
     mined = mine(qs) if mine else {}
     plist = [paras[p] for p in para_ids]
     sents = [(p, s) for p in plist for s in p.sentences()]

@@ -25,6 +25,7 @@ from .dress import dress, titled
 from .encoding import MAX_LEN, encode_many, token_span
 from .model import DEFAULT_PATH, Reader
 from .net import make_net
+from .polar import polarize
 
 log = logging.getLogger("reader.train")
 RESERVE_MINUTES = 10.0  # for export, quantisation and scoring the dev groups
@@ -201,8 +202,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         teacher = Reader.load(args.mine_reader) if cand and args.mine_reader else None
         mine = partial(mining.mine, dressed, fit_ids, k=cand + 3, index_dir=work / "mine-index",
                        reader=teacher) if cand else None
-        examples = build_examples(dressed, qs, fit_ids, seed=args.seed, same=same, hard=hard, refusal=refusal,
-                                  limit=args.limit or None, mine=mine, cand=cand, polar=args.polar)
+        fit = set(fit_ids)
+        asked = polarize([q for q in qs if q.article_id in fit], args.polar, args.seed)  # dev questions stay as given
+        examples = build_examples(dressed, asked, fit_ids, seed=args.seed, same=same, hard=hard, refusal=refusal,
+                                  limit=args.limit or None, mine=mine, cand=cand)
         examples = dress(examples, args.dress, args.seed)
         data = batches(examples, args.max_len, args.batch, args.seed)
         kinds = {k: sum(e.kind == k for e in examples) for k in ("pos", "same", "hard", "refusal", "cand")}
