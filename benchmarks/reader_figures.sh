@@ -11,6 +11,7 @@ OUT=${2:?output folder}
 INDEX=${INDEX:-/tmp/squad-idx}
 PY=${PY:-.venv/bin/python}
 SQUAD=../shared/data/squad-dev
+export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"  # this checkout's package, even beside another's editable install
 mkdir -p "$OUT"
 
 run() {
