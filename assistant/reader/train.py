@@ -92,7 +92,8 @@ def train(net, data: list[dict], args, deadline: float, work: Path) -> dict:  # 
     decay, flat = [p for n, p in body if p.ndim > 1], [p for n, p in body if p.ndim <= 1]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.01}, {"params": flat, "weight_decay": 0.0},
                              {"params": heads, "weight_decay": 0.0, "lr": args.lr * 10}], lr=args.lr)
-    plan = {"total": min(len(data) * args.epochs, args.max_steps or 10**9), "step": 0}
+    full = min(len(data) * args.epochs, args.max_steps or 10**9)
+    plan = {"total": full, "step": 0}
     warm = lambda: max(1, int(0.06 * plan["total"]))  # noqa: E731
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min((s + 1) / warm(), max(0.0, (plan["total"] - s) / max(1, plan["total"] - warm()))))
     ckpt = work / "ckpt.pt"
@@ -128,8 +129,7 @@ def train(net, data: list[dict], args, deadline: float, work: Path) -> dict:  # 
         if done in (10, 30) or done % 100 == 0:  # re-plan: the steps that fit before the deadline
             per = (time.time() - t0) / done
             fit = plan["step"] + int((deadline - time.time()) / per)
-            if fit < plan["total"]:
-                plan["total"] = max(plan["step"] + 1, fit)
+            plan["total"] = max(plan["step"] + 1, min(full, fit))  # up again too: the first steps are the slowest
             log.info("step %d/%d loss %.4f (%.2f s/step, tokens/s by threads %s)", plan["step"], plan["total"],
                      sum(losses[-50:]) / len(losses[-50:]), per, {k: round(v) for k, v in speed.items()})
         if time.time() - saved > CHECKPOINT_SECONDS:
